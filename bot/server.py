@@ -1,0 +1,130 @@
+"""Process roles: the HTTP server, worker processes, and `vigie run` which starts them all (with the
+embedded Redis when none is configured) and stops them all on Ctrl-C, leaving nothing behind."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from bot.httpserver import ServerThread
+from bot.jobs import install_runtime
+from bot.queue import run_worker, wait_for_redis
+from bot.runtime import Runtime, build_runtime
+from bot.settings import Settings
+from bot.sweeper import Sweeper
+from bot.web import create_app
+
+log = logging.getLogger("vigie.server")
+
+
+def make_app(runtime: Runtime) -> Any:
+    return create_app(
+        settings=runtime.settings, store=runtime.store, queue=runtime.queue, workspace=runtime.workspace
+    )
+
+
+def serve(settings: Settings, host: str, port: int) -> None:
+    runtime = build_runtime(settings)
+    try:
+        uvicorn.run(make_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        runtime.close()
+
+
+def worker_main(settings: Settings, *, burst: bool = False) -> None:
+    """One worker process: the runtime, the sweeper thread, and RQ's loop with the scheduler."""
+    runtime = build_runtime(settings)
+    install_runtime(runtime)
+    if not wait_for_redis(runtime.redis.client, timeout=30):
+        raise SystemExit("vigie worker: Redis does not answer")
+    sweeper = Sweeper(runtime.store, runtime.queue, settings.worker.sweep_interval_seconds)
+    if not burst:
+        sweeper.start()
+    try:
+        run_worker(runtime.redis.client, burst=burst, with_scheduler=not burst)
+    finally:
+        sweeper.stop()
+        install_runtime(None)
+        runtime.close()
+
+
+def spawn_workers(count: int, redis_url: str, settings: Settings) -> list[subprocess.Popen[bytes]]:
+    env = dict(os.environ)
+    env["VIGIE_REDIS_URL"] = redis_url
+    env["VIGIE_DATA_DIR"] = str(settings.data_dir)
+    if settings.database_url is not None:
+        env["VIGIE_DATABASE_URL"] = settings.database_url.get_secret_value()
+    if settings.workspace_path is not None:
+        env["VIGIE_WORKSPACE"] = str(settings.workspace_path.resolve())
+    env["VIGIE_RULES_DIR"] = str(settings.rules_path.resolve())
+    if settings.webhook.secret is not None:
+        env["VIGIE_WEBHOOK__SECRET"] = settings.webhook.secret.get_secret_value()
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "worker"],
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop the workers in order
+        )
+        for _ in range(count)
+    ]
+
+
+def stop_workers(workers: list[subprocess.Popen[bytes]], timeout: float = 10.0) -> None:
+    for worker in workers:
+        if worker.poll() is None:
+            worker.send_signal(signal.SIGTERM)  # RQ's warm shutdown: finish the current job
+    deadline = time.monotonic() + timeout
+    for worker in workers:
+        remaining = max(0.1, deadline - time.monotonic())
+        try:
+            worker.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.wait()
+
+
+@contextmanager
+def stack(
+    settings: Settings, *, host: str, port: int, workers: int
+) -> Iterator[tuple[Runtime, ServerThread]]:
+    """HTTP server + worker processes around one runtime; everything stopped on exit."""
+    runtime = build_runtime(settings, migrate=True)
+    server = ServerThread(make_app(runtime), host, port)
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+        server.start()
+        server.wait_started()
+        children = spawn_workers(workers, runtime.redis.url, settings)
+        yield runtime, server
+    finally:
+        stop_workers(children)
+        server.stop()
+        runtime.close()
+
+
+def run_all(settings: Settings, host: str, port: int, workers: int) -> None:
+    stopping = threading.Event()
+
+    def on_signal(_signum: int, _frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    with stack(settings, host=host, port=port, workers=workers) as (runtime, server):
+        address = f"http://{host}:{server.port}"
+        print(f"Vigie is running on {address} with {workers} worker(s). Ctrl-C stops.", flush=True)
+        print(f"  store: {runtime.store.db.engine.url.render_as_string(hide_password=True)}", flush=True)
+        print(f"  redis: {'embedded' if runtime.redis.embedded is not None else 'external'}", flush=True)
+        while not stopping.wait(0.5):
+            pass
+        print("Stopping…", flush=True)

@@ -1,0 +1,186 @@
+"""The tables. Events are unique on (source, external_id); effects are keyed so each runs once; the
+audit log is append-only (enforced by triggers in the migration) and never holds message text or
+personal identifiers, so erasing a person leaves it intact."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from bot.store.base import Base
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="uq_events_source_external_id"),
+        Index("ix_events_status_enqueued", "status", "enqueued_at"),
+        Index("ix_events_conversation", "conversation_key", "created_at"),
+        Index("ix_events_received_at", "received_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    source: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str] = mapped_column(String(256))
+    kind: Mapped[str] = mapped_column(String(16))
+    author_id: Mapped[str] = mapped_column(String(200), index=True)
+    conversation_key: Mapped[str] = mapped_column(String(400))
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+    # received → queued → processed; `failed` after the job's retries are exhausted.
+    status: Mapped[str] = mapped_column(String(16), default="received")
+    enqueued_at: Mapped[datetime | None] = mapped_column(default=None)
+    processed_at: Mapped[datetime | None] = mapped_column(default=None)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class VerdictRow(Base):
+    __tablename__ = "verdicts"
+
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), primary_key=True)
+    labels: Mapped[list[Any]]
+    rules: Mapped[list[Any]]
+    verdict: Mapped[dict[str, Any]]
+    lang: Mapped[str | None] = mapped_column(String(8), default=None)
+    sentiment: Mapped[float | None] = mapped_column(default=None)
+    crisis_score: Mapped[float] = mapped_column(default=0.0)
+    route_team: Mapped[str | None] = mapped_column(String(64), default=None)
+    rulebook_version: Mapped[str] = mapped_column(String(64), default="")
+    evaluated_at: Mapped[datetime]
+
+
+class EffectRow(Base):
+    """One effect's claim and result. A row exists once a job claimed the effect; `applied` rows are
+    skipped by every later run of any job that produces the same key."""
+
+    __tablename__ = "effects"
+    __table_args__ = (Index("ix_effects_status", "status", "claimed_at"),)
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    params: Mapped[dict[str, Any]]
+    # claimed → applied | failed; `retrying` when a platform asked us to come back later.
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
+    applied_at: Mapped[datetime | None] = mapped_column(default=None)
+    result: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class PostedMessage(Base):
+    """Where Vigie posted what: the thread ↔ case mapping is kept here, never read back from a platform
+    (Slack allows 1 request/minute on conversations.replies for unlisted apps)."""
+
+    __tablename__ = "posted_messages"
+    __table_args__ = (
+        UniqueConstraint("platform", "channel", "message_id", name="uq_posted_messages_location"),
+        Index("ix_posted_messages_thread", "platform", "channel", "thread_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    channel: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(128))
+    thread_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # card, note, draft, incident, digest
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
+    posted_at: Mapped[datetime]
+
+
+class CaseRow(Base):
+    __tablename__ = "cases"
+    __table_args__ = (
+        Index("ix_cases_status_team", "status", "team"),
+        Index("ix_cases_conversation", "conversation_key", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    team: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, pending, snoozed, resolved
+    priority: Mapped[str] = mapped_column(String(8), default="normal")
+    labels: Mapped[list[Any]]
+    assignee: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    source: Mapped[str] = mapped_column(String(64))
+    author_id: Mapped[str] = mapped_column(String(200), index=True)
+    conversation_key: Mapped[str] = mapped_column(String(400))
+    first_event_id: Mapped[str] = mapped_column(String(32))
+    last_event_id: Mapped[str] = mapped_column(String(32))
+    sla: Mapped[dict[str, Any]]  # due times and per-target status: active, hit, missed
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    first_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_customer_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_response_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    snoozed_until: Mapped[datetime | None] = mapped_column(default=None)
+    # Bumped on every change, so each rendering of the case card is one effect (`update_card` rev<n>).
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    # Round-robin picks the on-duty member whose last assignment is oldest; kept per case.
+    assigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    opened_by: Mapped[str] = mapped_column(String(64), default="vigie")
+
+
+class DraftRow(Base):
+    __tablename__ = "drafts"
+    __table_args__ = (Index("ix_drafts_status", "status", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    reply_to_event_id: Mapped[str] = mapped_column(String(32))
+    author: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    # pending, blocked, approved, rejected, expired, sent, failed
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    ethics: Mapped[dict[str, Any]]
+    approver_roles: Mapped[list[Any]]
+    template: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    decided_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    delivery_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # Bumped on every change, so each rendering of the draft card is one effect.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    edited_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    lang: Mapped[str | None] = mapped_column(String(8), default=None)
+    platform_id: Mapped[str | None] = mapped_column(String(256), default=None)
+
+
+class ConsoleMessage(Base):
+    """The console platform's team channels: what a terminal team sees, kept so `vigie demo` and
+    tests can read back every post."""
+
+    __tablename__ = "console_messages"
+    __table_args__ = (Index("ix_console_messages_channel", "channel", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(128))
+    thread_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    card: Mapped[dict[str, Any]]
+    posted_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_subject", "subject", "at"), Index("ix_audit_log_actor", "actor", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # staff id, "vigie" for automatic actions
+    door: Mapped[str] = mapped_column(String(16))  # slack, discord, console, cli, http, worker
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(64))  # event id, case:N, draft:N, rules
+    detail: Mapped[dict[str, Any]]

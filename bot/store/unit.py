@@ -1,0 +1,64 @@
+"""A unit of work: one transaction and the repositories that act in it. Code outside bot/store uses
+this and the row classes, never SQLAlchemy itself."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot.store import audit
+from bot.store.base import Database
+from bot.store.effects import EffectRepo
+from bot.store.events import EventRepo
+
+
+class Unit:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.events = EventRepo(session)
+        self.effects = EffectRepo(session)
+
+    def audit(
+        self,
+        *,
+        actor: str,
+        door: str,
+        action: str,
+        subject: str,
+        detail: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        audit.record(self.session, actor=actor, door=door, action=action, subject=subject, detail=detail, at=at)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+
+class Store:
+    """The store of one deployment: SQLite by default, PostgreSQL in production."""
+
+    def __init__(self, url: str) -> None:
+        self.db = Database(url)
+
+    @contextmanager
+    def unit(self) -> Iterator[Unit]:
+        with self.db.session() as session:
+            yield Unit(session)
+
+    def ping(self) -> str | None:
+        """None when the database answers, else the reason."""
+        from sqlalchemy import text
+
+        try:
+            with self.db.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return None
+        except Exception as error:  # any driver error means "unavailable" to /healthz
+            return f"store: {error.__class__.__name__}: {str(error).splitlines()[0][:200]}"
+
+    def dispose(self) -> None:
+        self.db.dispose()

@@ -1,0 +1,158 @@
+"""The HTTP app: webhooks, Slack endpoints (when configured), health, metrics and OpenAPI.
+
+FastAPI on uvicorn: the OpenAPI document comes from the same pydantic models that validate the
+bodies (schemathesis tests against it), and slack_bolt ships an adapter for it. aiohttp (which
+discord.py brings) has neither."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from bot.events import Event
+from bot.ingest import Ingestor
+from bot.platforms.webhook.api import WebhookApi, openapi_components, router
+from bot.ports import IngestResult
+from bot.queue import JobQueue, ping
+from bot.settings import Settings
+from bot.store.unit import Store
+from bot.workspace import Workspace
+
+
+class StoreCollector(Collector):
+    """Gauges read at scrape time, so every process's work is visible from one endpoint."""
+
+    def __init__(self, store: Store, queue: JobQueue) -> None:
+        self.store = store
+        self.queue = queue
+
+    def collect(self) -> Any:
+        events = GaugeMetricFamily("vigie_events", "Stored events by processing status", labels=["status"])
+        try:
+            with self.store.unit() as unit:
+                for status, count in unit.events.status_counts().items():
+                    events.add_metric([status], count)
+        except Exception:  # the store is down: /healthz says so, metrics stay scrapeable
+            pass
+        yield events
+        depth = GaugeMetricFamily("vigie_queue_depth", "Jobs waiting per queue", labels=["queue"])
+        try:
+            for name, count in self.queue.depth().items():
+                depth.add_metric([name], count)
+            yield GaugeMetricFamily("vigie_workers_alive", "Workers with a live heartbeat", value=self.queue.live_workers())
+        except Exception:
+            pass
+        yield depth
+
+
+class Metrics:
+    def __init__(self, store: Store, queue: JobQueue) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "vigie_http_requests", "HTTP requests", ["route", "status"], registry=self.registry
+        )
+        self.latency = Histogram(
+            "vigie_http_request_seconds", "HTTP request latency", ["route"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.ingested = Counter(
+            "vigie_events_ingested", "Events received over HTTP", ["result"], registry=self.registry
+        )
+        self.registry.register(StoreCollector(store, queue))
+
+
+def create_app(
+    *,
+    settings: Settings,
+    store: Store,
+    queue: JobQueue,
+    workspace: Workspace,
+    extra_routers: list[Any] | None = None,
+) -> FastAPI:
+    app = FastAPI(title="Vigie", version="0.1.0", description="Webhook API, Slack endpoints, health and metrics.")
+    metrics = Metrics(store, queue)
+    ingestor = Ingestor(store, queue)
+
+    def ingest_many(events: list[Event]) -> list[IngestResult]:
+        results = ingestor.ingest_many(events)
+        for result in results:
+            metrics.ingested.labels("duplicate" if result.duplicate else "stored").inc()
+        return results
+
+    api = WebhookApi(
+        ingest_many=ingest_many,
+        store=store,
+        workspace=workspace,
+        secret=settings.webhook.secret.get_secret_value() if settings.webhook.secret else None,
+        tolerance=settings.webhook.tolerance_seconds,
+        max_body=settings.http.max_body_bytes,
+        rate_per_minute=settings.http.rate_per_source,
+    )
+    app.include_router(router(api))
+    for extra in extra_routers or []:
+        app.include_router(extra)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        route = request.url.path if request.url.path in _KNOWN_PATHS else "other"
+        response = await call_next(request)
+        metrics.requests.labels(route, str(response.status_code)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+        return response
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"error": {"status": error.status_code, "code": "http_error", "message": str(error.detail)}},
+            status_code=error.status_code,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first["loc"])
+        return JSONResponse(
+            {"error": {"status": 422, "code": "invalid", "message": first["msg"], "field": field}}, status_code=422
+        )
+
+    @app.get("/healthz", tags=["ops"], summary="Store, Redis and workers")
+    async def healthz() -> JSONResponse:
+        problems = [p for p in (store.ping(), ping(queue.client)) if p]
+        detail: dict[str, Any] = {}
+        if not problems:
+            try:
+                detail["queue"] = queue.depth()
+                detail["workers"] = queue.live_workers()
+            except Exception as error:
+                problems.append(f"redis: {error}")
+        status = "ok" if not problems else "degraded"
+        return JSONResponse({"status": status, "problems": problems, **detail}, status_code=200 if not problems else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    original_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = original_openapi()
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(openapi_components())
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+_KNOWN_PATHS = {"/v1/events", "/v1/events/batch", "/healthz", "/metrics", "/slack/events", "/openapi.json"}
