@@ -79,7 +79,9 @@ def execute(runtime: Runtime, effect: Effect) -> dict[str, Any]:
         if chat is None:
             raise PermanentFailure(f"platform {params['platform']} is not configured")
         thread = MessageRef.model_validate(params["thread"]) if params.get("thread") else None
-        ref = chat.post(str(params["channel"]), Card.model_validate(params["card"]), thread=thread)
+        ref = chat.post(
+            str(params["channel"]), Card.model_validate(params["card"]), thread=thread, idempotency_key=effect.key
+        )
         return ref.model_dump(mode="json")
     if effect.kind == "update_card":
         chat = runtime.team_chats.get(str(params["platform"]))

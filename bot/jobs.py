@@ -36,7 +36,7 @@ def install_runtime(value: Runtime | None) -> None:
 
 def process_event(event_id: str) -> str:
     rt = runtime()
-    rt.rules.refresh()
+    rt.rules.maybe_reload()
     try:
         return _process_event(rt, event_id, worker_name())
     except EffectsDeferred as deferred:
@@ -64,3 +64,8 @@ def run_timer(task: str, args: dict[str, object]) -> str:
     from bot.timers import run_timer as _run
 
     return _run(runtime(), task, args)
+
+
+def ping() -> str:
+    """A job that does nothing: worker liveness checks and the benchmark's no-op baseline."""
+    return "pong"

@@ -28,6 +28,8 @@ def evaluate(runtime: Runtime, unit: Unit, event: Event) -> Verdict:
         counter=runtime.counter,
         strikes=strikes,
         author_is_staff=staff is not None,
+        # Language and sentiment for every event: the KPIs (satisfaction, negative share) need them.
+        signals=True,
     )
 
 

@@ -11,7 +11,7 @@ from bot.ports import CustomerChannel, TeamChat
 from bot.queue import JobQueue, RedisHandle, connect
 from bot.rulebook import RulebookHolder
 from bot.settings import Settings
-from bot.store.counters import RedisWindowCounter
+from bot.store.counters import RedisStatsSink, RedisWindowCounter, generation_reader
 from bot.store.migrate import upgrade
 from bot.store.unit import Store
 from bot.workspace import Workspace
@@ -34,6 +34,10 @@ class Runtime:
     def counter(self) -> RedisWindowCounter:
         return RedisWindowCounter(self.redis.client)
 
+    @property
+    def rule_stats(self) -> RedisStatsSink:
+        return RedisStatsSink(self.redis.client)
+
     def close(self) -> None:
         self.store.dispose()
         self.redis.close()
@@ -54,7 +58,7 @@ def build_runtime(settings: Settings, *, migrate: bool = False, redis_url: str |
         redis=handle,
         queue=JobQueue(handle.client),
         workspace=settings.workspace_config,
-        rules=RulebookHolder(settings.rules_path),
+        rules=RulebookHolder(settings.rules_path, generation=generation_reader(handle.client)),
     )
     _attach_platforms(runtime)
     return runtime

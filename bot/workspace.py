@@ -92,7 +92,7 @@ class Team(Strict):
 
 class Staff(Strict):
     name: str
-    roles: list[Role] = Field(default_factory=lambda: ["agent"])
+    roles: list[Role] = Field(default_factory=lambda: list[Role](["agent"]))
     teams: list[str] = Field(default_factory=list)
     email: str | None = None
     slack: str | None = Field(default=None, description="Slack user id, U…")
@@ -116,7 +116,7 @@ class SourceConfig(Strict):
 
 
 class Approval(Strict):
-    roles: list[Role] = Field(default_factory=lambda: ["approver", "lead"])
+    roles: list[Role] = Field(default_factory=lambda: list[Role](["approver", "lead"]))
     expire_after: Duration = timedelta(hours=24)
 
 

@@ -3,10 +3,10 @@ a reason naming the rule (it lands in Discord's audit log and in Vigie's)."""
 
 from __future__ import annotations
 
-from bot.events import Effect
+from bot.events import ActionType, Effect
 from handlers.situation import Situation
 
-MODERATION_ACTIONS = ("delete", "hide", "warn", "timeout", "kick", "ban")
+MODERATION_ACTIONS: tuple[ActionType, ...] = ("delete", "hide", "warn", "timeout", "kick", "ban")
 
 
 def reason_for(rule: str) -> str:

@@ -20,11 +20,23 @@ class ConsoleTeamChat:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def post(self, channel: str, card: Card, *, thread: MessageRef | None = None) -> MessageRef:
+    def post(
+        self, channel: str, card: Card, *, thread: MessageRef | None = None, idempotency_key: str | None = None
+    ) -> MessageRef:
         thread_id = (thread.thread_id or thread.message_id) if thread else None
         with self.store.unit() as unit:
+            if idempotency_key is not None:
+                existing = unit.session.scalars(
+                    select(ConsoleMessage).where(ConsoleMessage.key == idempotency_key)
+                ).first()
+                if existing is not None:
+                    return MessageRef(
+                        platform=self.name, channel=existing.channel, message_id=str(existing.id),
+                        thread_id=existing.thread_id,
+                    )
             row = ConsoleMessage(
-                channel=channel, thread_id=thread_id, card=card.model_dump(mode="json"), posted_at=utcnow()
+                channel=channel, thread_id=thread_id, key=idempotency_key, card=card.model_dump(mode="json"),
+                posted_at=utcnow(),
             )
             unit.session.add(row)
             unit.flush()
@@ -55,7 +67,7 @@ class ConsoleCustomerChannel:
             severity="good",
             footer=idempotency_key,
         )
-        return self.chat.post(OUTBOX, card).message_id
+        return self.chat.post(OUTBOX, card, idempotency_key=idempotency_key).message_id
 
     def moderate(self, event: Event, action: Action, *, reason: str, idempotency_key: str) -> None:
         detail = ", ".join(f"{k}={v}" for k, v in action.params.items())
@@ -66,7 +78,7 @@ class ConsoleCustomerChannel:
             severity="warning",
             footer=idempotency_key,
         )
-        self.chat.post(OUTBOX, card)
+        self.chat.post(OUTBOX, card, idempotency_key=idempotency_key)
 
 
 def read_channel(store: Store, channel: str) -> list[tuple[int, str | None, Card]]:
