@@ -88,9 +88,9 @@ def wait_done(rt: Any, prefix: str, count: int, timeout: float) -> None:
     while time.monotonic() < deadline:
         with rt.store.unit() as unit:
             done = unit.session.scalar(
-                select(func.count()).select_from(EventRow).where(
-                    EventRow.external_id.like(f"{prefix}-%"), EventRow.status == "processed"
-                )
+                select(func.count())
+                .select_from(EventRow)
+                .where(EventRow.external_id.like(f"{prefix}-%"), EventRow.status == "processed")
             )
         if done == count:
             return
@@ -128,14 +128,27 @@ def noop_rate(rt: Any, workers: int, count: int, settings: Any) -> float:
 
 def run_client(base: str, secret: str, prefix: str, count: int, rate: float, mode: str) -> None:
     subprocess.run(
-        [sys.executable, "-c", CLIENT, str(REPO), base, secret, prefix, str(count), str(rate), mode,
-         json.dumps(TEXTS)],
+        [
+            sys.executable,
+            "-c",
+            CLIENT,
+            str(REPO),
+            base,
+            secret,
+            prefix,
+            str(count),
+            str(rate),
+            mode,
+            json.dumps(TEXTS),
+        ],
         check=True,
     )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--latency-events", type=int, default=500)
     parser.add_argument("--rate", type=float, default=50.0)
@@ -147,8 +160,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="vigie-bench-") as scratch:
         secret = secrets.token_hex(8)
         settings = load_settings(
-            data_dir=Path(scratch), database_url=args.database_url, redis_url=args.redis_url,
-            workspace=None, webhook={"secret": secret}, http={"rate_per_source": 10**9},
+            data_dir=Path(scratch),
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            workspace=None,
+            webhook={"secret": secret},
+            http={"rate_per_source": 10**9},
         )
         rt = build_runtime(settings, migrate=True)
         server = ServerThread(make_app(rt), "127.0.0.1", 0)
@@ -157,7 +174,9 @@ def main() -> None:
         base = f"http://127.0.0.1:{server.port}"
         try:
             for workers in (1, 2):
-                row: dict[str, Any] = {"noop_jobs_per_s": round(noop_rate(rt, workers, args.events, settings), 1)}
+                row: dict[str, Any] = {
+                    "noop_jobs_per_s": round(noop_rate(rt, workers, args.events, settings), 1)
+                }
                 children = spawn_workers(workers, rt.redis.url, settings)
                 try:
                     prefix = f"t{workers}"

@@ -11,11 +11,14 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from bot.events import Action, Effect
+from bot.events import Action, Effect, utcnow
 from bot.ports import Card, CustomerChannel, MessageRef, PermanentFailure, RetryLater
+from bot.queue import worker_name
 from bot.runtime import Runtime
 
 log = logging.getLogger("vigie.applier")
+
+BUSY_RETRY_SECONDS = 5.0
 
 
 class EffectsDeferred(Exception):
@@ -33,12 +36,19 @@ def apply_effects(runtime: Runtime, effects: Sequence[Effect], worker: str) -> d
     if not effects:
         return {}
     with runtime.store.unit() as unit:
-        claims = unit.effects.claim(effects, worker)
+        claims = unit.effects.claim(effects, worker, alive=runtime.queue.worker_alive)
     outcomes: dict[str, str] = {}
     deferred: list[str] = []
     wait = 0.0
     for effect in effects:
         claim = claims.get(effect.key, "busy")
+        if claim == "busy":
+            # Another worker holds it right now (or held it and died): come back once it is done or
+            # its claim can be taken over; never call the job done while an effect is in doubt.
+            deferred.append(effect.key)
+            wait = max(wait, BUSY_RETRY_SECONDS)
+            outcomes[effect.key] = "busy"
+            continue
         if claim != "run":
             outcomes[effect.key] = claim
             continue
@@ -80,7 +90,10 @@ def execute(runtime: Runtime, effect: Effect) -> dict[str, Any]:
             raise PermanentFailure(f"platform {params['platform']} is not configured")
         thread = MessageRef.model_validate(params["thread"]) if params.get("thread") else None
         ref = chat.post(
-            str(params["channel"]), Card.model_validate(params["card"]), thread=thread, idempotency_key=effect.key
+            str(params["channel"]),
+            Card.model_validate(params["card"]),
+            thread=thread,
+            idempotency_key=effect.key,
         )
         return ref.model_dump(mode="json")
     if effect.kind == "update_card":
@@ -91,15 +104,7 @@ def execute(runtime: Runtime, effect: Effect) -> dict[str, Any]:
         chat.update(ref, Card.model_validate(params["card"]))
         return {"updated": ref.message_id}
     if effect.kind == "moderate":
-        with runtime.store.unit() as unit:
-            event = unit.events.get_event(effect.subject)
-        if event is None:
-            raise PermanentFailure(f"event {effect.subject} is gone")
-        action = Action.model_validate(params["action"])
-        customer_channel(runtime, event.source).moderate(
-            event, action, reason=str(params["reason"]), idempotency_key=effect.key
-        )
-        return {"action": action.type}
+        return moderate(runtime, effect)
     if effect.kind == "deliver_reply":
         with runtime.store.unit() as unit:
             event = unit.events.get_event(str(params["event_id"]))
@@ -116,6 +121,36 @@ def execute(runtime: Runtime, effect: Effect) -> dict[str, Any]:
     if effect.kind == "open_case":
         return {}
     raise PermanentFailure(f"unknown effect kind {effect.kind}")
+
+
+def moderate(runtime: Runtime, effect: Effect) -> dict[str, Any]:
+    """A sanction: the numbered moderation case is opened (once per effect key) before the platform
+    acts, so the mod-log and the member's warning show its number and points; escalations its points
+    trigger are applied right after, each once."""
+    from bot.moderation.casebook import enrich_moderation, moderation_target
+
+    params = effect.params
+    with runtime.store.unit() as unit:
+        event = moderation_target(params) or unit.events.get_event(effect.subject)
+        if event is None:
+            raise PermanentFailure(f"event {effect.subject} is gone")
+        enriched = enrich_moderation(
+            unit,
+            event,
+            Action.model_validate(params["action"]),
+            utcnow(),
+            key=effect.key,
+            reason=str(params.get("reason", "")),
+            config=runtime.workspace.moderation,
+            lang=runtime.workspace.language,
+        )
+        unit.effects.record(list(enriched.escalations))
+    customer_channel(runtime, event.source).moderate(
+        event, enriched.action, reason=str(params.get("reason", "")), idempotency_key=effect.key
+    )
+    if enriched.escalations:
+        apply_effects(runtime, list(enriched.escalations), worker_name())
+    return {"action": enriched.action.type, "case": enriched.case}
 
 
 def customer_channel(runtime: Runtime, source: str) -> CustomerChannel:

@@ -57,7 +57,11 @@ def ingest_file(runtime: Runtime, path: Path, *, progress: bool) -> dict[str, An
         batch.clear()
 
     with Progress(
-        TextColumn("ingesting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), disable=not progress,
+        TextColumn("ingesting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        disable=not progress,
         transient=True,
     ) as bar:
         task = bar.add_task("ingest", total=total)

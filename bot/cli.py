@@ -142,6 +142,14 @@ def worker(
 
 
 @app.command()
+def discord() -> None:
+    """The Discord gateway connection(s) (AutoShardedClient when VIGIE_DISCORD__SHARD_COUNT is set)."""
+    from bot.server import run_discord
+
+    run_discord(settings())
+
+
+@app.command()
 def ingest(
     file: Annotated[Path, typer.Argument(help="JSONL file of events, one per line ('-' for stdin).")],
     as_json: JsonFlag = False,
@@ -212,8 +220,15 @@ def channel_show(
     try:
         names = [name] if name else channel_names(store)
         if as_json:
-            emit_json({n: [{"id": i, "thread": t, **c.model_dump(mode="json")} for i, t, c in read_channel(store, n)]
-                       for n in names})
+            emit_json(
+                {
+                    n: [
+                        {"id": i, "thread": t, **c.model_dump(mode="json")}
+                        for i, t, c in read_channel(store, n)
+                    ]
+                    for n in names
+                }
+            )
             return
         for channel in names:
             print_channel(out, store, channel)
@@ -223,25 +238,32 @@ def channel_show(
 
 @app.command()
 def demo(
-    data_dir: Annotated[Path | None, typer.Option(help="Keep the demo's data here (default: a temp dir).")] = None,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the demo's data here (default: a temp dir).")
+    ] = None,
+    report_dir: Annotated[
+        Path, typer.Option(help="Where the scenario's report and PNG dashboard are written.")
+    ] = Path("vigie-demo-report"),
     as_json: JsonFlag = False,
 ) -> None:
     """Replay a bundled scenario through the real pipeline on the embedded default, then summarise."""
     from bot.demo import run_demo
 
-    run_demo(data_dir=data_dir, as_json=as_json, console=out)
+    run_demo(data_dir=data_dir, report_dir=report_dir, as_json=as_json, console=out)
 
 
 def _mount_optional() -> None:
     """Feature CLIs live beside their code; each is mounted here."""
     from bot.casework.cli import case_app, draft_app
     from bot.crisis.cli import app as crisis_app
+    from bot.reports.cli import register as register_reports
     from bot.rulebook.cli import app as rules_app
 
     app.add_typer(rules_app, name="rules")
     app.add_typer(crisis_app, name="crisis")
     app.add_typer(case_app, name="case")
     app.add_typer(draft_app, name="draft")
+    register_reports(app)
 
 
 def main() -> None:

@@ -45,7 +45,9 @@ def post_events(base_url: str, secret: str, events: list[dict[str, Any]]) -> lis
             headers = {"Content-Type": "application/json", **signed_headers(secret, body)}
             response = client.post("/v1/events", content=body, headers=headers)
             if response.status_code != 202:
-                raise RuntimeError(f"webhook refused {item['external_id']}: {response.status_code} {response.text}")
+                raise RuntimeError(
+                    f"webhook refused {item['external_id']}: {response.status_code} {response.text}"
+                )
             ids.append(response.json()["id"])
     return ids
 
@@ -96,14 +98,18 @@ def print_summary(console: Console, summary: dict[str, Any], seconds: float) -> 
         cases.add_column(column)
     for case in summary["cases"]:
         cases.add_row(
-            f"#{case['id']}", case["team"], case["status"], case["priority"], case["assignee"] or "—",
+            f"#{case['id']}",
+            case["team"],
+            case["status"],
+            case["priority"],
+            case["assignee"] or "—",
             ", ".join(case["labels"]),
         )
     console.print(cases)
     console.print(f"Events: {summary['events']}; done in {seconds:.1f}s.")
 
 
-def run_demo(*, data_dir: Path | None, as_json: bool, console: Console) -> dict[str, Any]:
+def run_demo(*, data_dir: Path | None, report_dir: Path, as_json: bool, console: Console) -> dict[str, Any]:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="vigie-demo-") as scratch:
         root = data_dir or Path(scratch)
@@ -123,6 +129,10 @@ def run_demo(*, data_dir: Path | None, as_json: bool, console: Console) -> dict[
             story = after_sales_story(runtime, None if as_json else console)
             summary = summarise(runtime)
             summary["story"] = story
+            from bot.reports.service import demo_report
+
+            report = demo_report(runtime.store, runtime.workspace, report_dir.resolve())
+            summary["report"] = {"markdown": str(report.markdown_path), "png": str(report.png_path)}
             if not as_json:
                 for name in channel_names(runtime.store):
                     from bot.platforms.console.render import print_channel
@@ -134,6 +144,7 @@ def run_demo(*, data_dir: Path | None, as_json: bool, console: Console) -> dict[
         print(json.dumps(summary, ensure_ascii=False, default=str))
     else:
         print_summary(console, summary, elapsed)
+        console.rule("[bold]Report")
+        console.print(report.summary)
+        console.print(f"Full report: {report.markdown_path}  ·  dashboard: {report.png_path}")
     return summary
-
-

@@ -60,13 +60,17 @@ class Event(Frozen):
 
     source: SourceName
     kind: Kind
-    external_id: str = Field(min_length=1, max_length=256, description="The id on the source; unique per source.")
+    external_id: str = Field(
+        min_length=1, max_length=256, description="The id on the source; unique per source."
+    )
     text: str = Field(max_length=40_000)
     author: Author
     rating: int | None = Field(default=None, ge=1, le=5, description="Star rating, for reviews.")
     url: str | None = Field(default=None, max_length=2048, description="Link to the original.")
     created_at: datetime = Field(default_factory=utcnow)
-    lang: str | None = Field(default=None, pattern=r"^[a-z]{2,3}$", description="ISO 639-1; detected when absent.")
+    lang: str | None = Field(
+        default=None, pattern=r"^[a-z]{2,3}$", description="ISO 639-1; detected when absent."
+    )
     brand: str | None = Field(default=None, max_length=100, description="Whose brand a mention is about.")
     channel: str | None = Field(default=None, max_length=200, description="Channel or page on the source.")
     thread_id: str | None = Field(

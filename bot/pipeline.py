@@ -5,10 +5,12 @@ computed once and reused, and effects are claimed by key before they run."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from bot.applier import apply_effects
+from bot.crisis_service import observe_event
 from bot.events import Effect, Event, Verdict, utcnow
+from bot.moderation.casebook import active_points, record_automod
+from bot.moderation.policy import scope_of
 from bot.ports import MessageRef
 from bot.runtime import Runtime
 from bot.store.unit import Unit
@@ -17,12 +19,11 @@ from handlers.situation import CaseView, Situation
 
 log = logging.getLogger("vigie.pipeline")
 
-STRIKE_WINDOW = timedelta(days=30)
-
 
 def evaluate(runtime: Runtime, unit: Unit, event: Event) -> Verdict:
     staff = runtime.workspace.staff_by_identity(event.source, event.author.id)
-    strikes = unit.events.strikes(event.source, event.author.id, utcnow() - STRIKE_WINDOW)
+    # Prior strikes are the member's warning points still counting in the moderation casebook.
+    strikes = active_points(unit, scope_of(event), event.author.id, utcnow())
     return runtime.rules.current.evaluate(
         event,
         counter=runtime.counter,
@@ -76,8 +77,16 @@ def process_event(runtime: Runtime, event_id: str, worker: str) -> str:
             case_threads=case_threads(unit, case),
         )
         effects: list[Effect] = plan(situation)
+        if event.metadata.get("automod"):
+            # Discord's own AutoMod acted: its action becomes a numbered case, like Vigie's.
+            recorded = record_automod(unit, event, utcnow(), config=runtime.workspace.moderation)
+            if recorded is not None:
+                effects.extend(recorded.escalations)
         unit.effects.record(effects)
     apply_effects(runtime, effects, worker)
+    # Every event feeds spike detection (volume and negative share), outside the store transaction
+    # (SQLite's write lock); observed once per event even when the job runs again.
+    observe_event(runtime, event, verdict)
     if not already:
         with runtime.store.unit() as unit:
             unit.events.mark_processed(event_id)

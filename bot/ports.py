@@ -56,7 +56,12 @@ class TeamChat(Protocol):
     name: str
 
     def post(
-        self, channel: str, card: Card, *, thread: MessageRef | None = None, idempotency_key: str | None = None
+        self,
+        channel: str,
+        card: Card,
+        *,
+        thread: MessageRef | None = None,
+        idempotency_key: str | None = None,
     ) -> MessageRef:
         """Post a card to a team channel, or into the thread of `thread` when given. A platform that
         can deduplicate (console by key, Discord by nonce) posts at most once per idempotency key."""

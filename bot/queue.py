@@ -135,7 +135,9 @@ class JobQueue:
         }
         try:
             if delay > 0:
-                self.effects.enqueue_in(timedelta(seconds=delay), "bot.jobs.apply_effects_job", list(keys), **kwargs)
+                self.effects.enqueue_in(
+                    timedelta(seconds=delay), "bot.jobs.apply_effects_job", list(keys), **kwargs
+                )
             else:
                 self.effects.enqueue("bot.jobs.apply_effects_job", list(keys), unique=True, **kwargs)
         except DuplicateJobError:

@@ -65,7 +65,29 @@ def build_runtime(settings: Settings, *, migrate: bool = False, redis_url: str |
 
 
 def _attach_platforms(runtime: Runtime) -> None:
+    """The worker-side ports of every configured platform. The console is always there: it is where
+    teams without Slack or Discord work, and the outbox of sources that have no way back."""
     from bot.platforms.console.chat import ConsoleCustomerChannel, ConsoleTeamChat
 
+    settings, workspace = runtime.settings, runtime.workspace
     runtime.team_chats["console"] = ConsoleTeamChat(runtime.store)
     runtime.customers["console"] = ConsoleCustomerChannel(runtime.store)
+    if settings.slack.bot_token is not None:
+        from bot.platforms.slack.platform import slack_ports
+
+        ports = slack_ports(settings.slack, workspace, runtime.redis.client)
+        runtime.team_chats["slack"] = ports.team_chat
+        runtime.customers["slack"] = ports.customer
+    if settings.discord.token is not None:
+        from bot.platforms.discord import DiscordConfig, DiscordCustomerChannel, DiscordRest, DiscordTeamChat
+
+        config = DiscordConfig.build(settings.discord, workspace=workspace)
+        rest = DiscordRest(config, redis_client=runtime.redis.client)
+        runtime.team_chats["discord"] = DiscordTeamChat(config, rest=rest)
+        runtime.customers["discord"] = DiscordCustomerChannel(config, rest=rest)
+    from bot.platforms.webhook.reply import WebhookReplyChannel, targets_from
+
+    secret = settings.webhook.secret.get_secret_value() if settings.webhook.secret else None
+    targets = targets_from(workspace, secret)
+    if targets:
+        runtime.customers["webhook"] = WebhookReplyChannel(targets)

@@ -3,6 +3,7 @@ embedded Redis when none is configured) and stops them all on Ctrl-C, leaving no
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -27,18 +28,103 @@ from bot.web import create_app
 log = logging.getLogger("vigie.server")
 
 
-def make_app(runtime: Runtime) -> Any:
+def make_app(runtime: Runtime, slack: Any | None = None) -> Any:
+    """The HTTP app; with a Bolt app, Slack's events, interactions and commands are served too."""
+    routers = []
+    if slack is not None:
+        from bot.platforms.slack.http import slack_router
+
+        routers.append(slack_router(slack))
     return create_app(
-        settings=runtime.settings, store=runtime.store, queue=runtime.queue, workspace=runtime.workspace
+        settings=runtime.settings,
+        store=runtime.store,
+        queue=runtime.queue,
+        workspace=runtime.workspace,
+        extra_routers=routers,
     )
+
+
+def slack_bolt_app(runtime: Runtime) -> Any | None:
+    """The Bolt app when Slack is configured (it checks the token with auth.test), else None."""
+    settings = runtime.settings.slack
+    if settings.bot_token is None:
+        return None
+    from bot.dispatch import Dispatcher
+    from bot.ingest import Ingestor
+    from bot.platforms.slack.platform import slack_app
+
+    return slack_app(
+        settings,
+        runtime.workspace,
+        runtime.redis.client,
+        ingest=Ingestor(runtime.store, runtime.queue),
+        dispatch=Dispatcher(runtime),
+    )
+
+
+class DiscordThread(threading.Thread):
+    """The Discord gateway on its own event loop, for `vigie run` (alone it is `vigie discord`)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(name="vigie-discord", daemon=True)
+        from bot.dispatch import Dispatcher
+        from bot.ingest import Ingestor
+        from bot.platforms.discord import DiscordConfig, DiscordGateway
+
+        config = DiscordConfig.build(runtime.settings.discord, workspace=runtime.workspace)
+        self.gateway = DiscordGateway(config, Ingestor(runtime.store, runtime.queue), Dispatcher(runtime))
+        self.loop = asyncio.new_event_loop()
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self.gateway.start())
+        except Exception as error:  # logged; /healthz shows the gateway as disconnected
+            log.error("discord gateway stopped: %s", error)
+        finally:
+            self.loop.run_until_complete(self.gateway.close())
+
+    def stop(self) -> None:
+        if self.loop.is_running():
+            asyncio.run_coroutine_threadsafe(self.gateway.close(), self.loop).result(timeout=10)
+        self.join(timeout=10)
+
+
+def run_discord(settings: Settings) -> None:
+    """`vigie discord`: the gateway connection(s) in the foreground."""
+    if settings.discord.token is None:
+        raise SystemExit("vigie discord: VIGIE_DISCORD__TOKEN is not set")
+    runtime = build_runtime(settings)
+    try:
+        from bot.dispatch import Dispatcher
+        from bot.ingest import Ingestor
+        from bot.platforms.discord import DiscordConfig, run_gateway
+
+        config = DiscordConfig.build(settings.discord, workspace=runtime.workspace)
+        asyncio.run(run_gateway(config, Ingestor(runtime.store, runtime.queue), Dispatcher(runtime)))
+    finally:
+        runtime.close()
 
 
 def serve(settings: Settings, host: str, port: int) -> None:
     runtime = build_runtime(settings)
+    slack = slack_bolt_app(runtime)
+    socket = _socket_mode(runtime, slack)
     try:
-        uvicorn.run(make_app(runtime), host=host, port=port, log_level=settings.log_level.lower())
+        uvicorn.run(make_app(runtime, slack), host=host, port=port, log_level=settings.log_level.lower())
     finally:
+        if socket is not None:
+            socket.close()
         runtime.close()
+
+
+def _socket_mode(runtime: Runtime, slack: Any | None) -> Any | None:
+    token = runtime.settings.slack.app_token
+    if slack is None or token is None:
+        return None
+    from bot.platforms.slack.socket_mode import start_socket_mode
+
+    return start_socket_mode(slack, token)
 
 
 def worker_main(settings: Settings, *, burst: bool = False) -> None:
@@ -47,7 +133,11 @@ def worker_main(settings: Settings, *, burst: bool = False) -> None:
     install_runtime(runtime)
     if not wait_for_redis(runtime.redis.client, timeout=30):
         raise SystemExit("vigie worker: Redis does not answer")
-    sweeper = Sweeper(runtime.store, runtime.queue, settings.worker.sweep_interval_seconds)
+    periodic = []
+    slack = runtime.team_chats.get("slack")
+    if slack is not None:
+        periodic.append(slack.flush_digests)  # type: ignore[attr-defined]
+    sweeper = Sweeper(runtime.store, runtime.queue, settings.worker.sweep_interval_seconds, periodic)
     if not burst:
         sweeper.start()
     try:
@@ -99,14 +189,25 @@ def stack(
 ) -> Iterator[tuple[Runtime, ServerThread]]:
     """HTTP server + worker processes around one runtime; everything stopped on exit."""
     runtime = build_runtime(settings, migrate=True)
-    server = ServerThread(make_app(runtime), host, port)
+    slack = slack_bolt_app(runtime)
+    server = ServerThread(make_app(runtime, slack), host, port)
     children: list[subprocess.Popen[bytes]] = []
+    discord: DiscordThread | None = None
+    socket: Any | None = None
     try:
         server.start()
         server.wait_started()
         children = spawn_workers(workers, runtime.redis.url, settings)
+        socket = _socket_mode(runtime, slack)
+        if settings.discord.token is not None:
+            discord = DiscordThread(runtime)
+            discord.start()
         yield runtime, server
     finally:
+        if discord is not None:
+            discord.stop()
+        if socket is not None:
+            socket.close()
         stop_workers(children)
         server.stop()
         runtime.close()

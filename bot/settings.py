@@ -43,6 +43,20 @@ class DiscordSettings(BaseModel):
     api_url: str | None = None
     gateway_url: str | None = None
     shard_count: int | None = Field(default=None, ge=1)
+    support_channels: list[int] = Field(default_factory=list, description="Channels treated like DMs.")
+    mod_log_channel: int | None = None
+    staff_roles: list[str] = Field(default_factory=list, description="Discord role ids or names of staff.")
+    moderator_roles: list[str] = Field(default_factory=list, description="Discord role ids or names of mods.")
+    allowed_actions: list[Literal["delete", "hide", "warn", "timeout", "kick", "ban"]] = Field(
+        default_factory=lambda: list[Literal["delete", "hide", "warn", "timeout", "kick", "ban"]](
+            ["delete", "hide", "warn", "timeout"]
+        ),
+        description="Moderation Vigie may carry out; kick and ban only when listed.",
+    )
+    warn_via: Literal["dm", "channel", "dm_then_channel"] = "dm_then_channel"
+    command_guilds: list[int] = Field(
+        default_factory=list, description="Sync slash commands to these guilds."
+    )
 
 
 class WorkerSettings(BaseModel):
@@ -63,7 +77,9 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = Field(default=None, description="SQLAlchemy URL; default SQLite.")
     redis_url: SecretStr | None = Field(default=None, description="Redis URL; default: embedded server.")
     workspace: Path | None = Field(default=None, description="vigie.yaml; default ./vigie.yaml if present.")
-    rules_dir: Path | None = Field(default=None, description="Rule packs; default ./rules or the bundled one.")
+    rules_dir: Path | None = Field(
+        default=None, description="Rule packs; default ./rules or the bundled one."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     http: HttpSettings = Field(default_factory=HttpSettings)
     webhook: WebhookSettings = Field(default_factory=WebhookSettings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from bot.queue import JobQueue
@@ -53,11 +54,20 @@ def sweep(store: Store, queue: JobQueue) -> dict[str, int]:
 class Sweeper(threading.Thread):
     """Runs `sweep` every few seconds in a worker process; a Redis lock keeps it to one at a time."""
 
-    def __init__(self, store: Store, queue: JobQueue, interval: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        queue: JobQueue,
+        interval: float,
+        periodic: Sequence[Callable[[], object]] = (),
+    ) -> None:
         super().__init__(name="vigie-sweeper", daemon=True)
         self.store = store
         self.queue = queue
         self.interval = interval
+        # Other small periodic duties of a worker process (Slack flood digests): they are safe to
+        # run from every worker at once, so they are not under the sweep lock.
+        self.periodic = list(periodic)
         self.stopping = threading.Event()
 
     def run(self) -> None:
@@ -67,6 +77,11 @@ class Sweeper(threading.Thread):
                     sweep(self.store, self.queue)
             except Exception as error:  # store or Redis down: try again next tick, /healthz says why
                 log.warning("sweep skipped: %s", error)
+            for duty in self.periodic:
+                try:
+                    duty()
+                except Exception as error:  # one failing duty must not stop the others
+                    log.warning("periodic duty %s failed: %s", getattr(duty, "__qualname__", duty), error)
 
     def stop(self) -> None:
         self.stopping.set()

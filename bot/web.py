@@ -48,7 +48,9 @@ class StoreCollector(Collector):
         try:
             for name, count in self.queue.depth().items():
                 depth.add_metric([name], count)
-            yield GaugeMetricFamily("vigie_workers_alive", "Workers with a live heartbeat", value=self.queue.live_workers())
+            yield GaugeMetricFamily(
+                "vigie_workers_alive", "Workers with a live heartbeat", value=self.queue.live_workers()
+            )
         except Exception:
             pass
         yield depth
@@ -61,7 +63,10 @@ class Metrics:
             "vigie_http_requests", "HTTP requests", ["route", "status"], registry=self.registry
         )
         self.latency = Histogram(
-            "vigie_http_request_seconds", "HTTP request latency", ["route"], registry=self.registry,
+            "vigie_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
+            registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
         self.ingested = Counter(
@@ -78,7 +83,9 @@ def create_app(
     workspace: Workspace,
     extra_routers: list[Any] | None = None,
 ) -> FastAPI:
-    app = FastAPI(title="Vigie", version="0.1.0", description="Webhook API, Slack endpoints, health and metrics.")
+    app = FastAPI(
+        title="Vigie", version="0.1.0", description="Webhook API, Slack endpoints, health and metrics."
+    )
     metrics = Metrics(store, queue)
     ingestor = Ingestor(store, queue)
 
@@ -122,7 +129,8 @@ def create_app(
         first = error.errors()[0] if error.errors() else {"loc": (), "msg": "invalid request"}
         field = ".".join(str(p) for p in first["loc"])
         return JSONResponse(
-            {"error": {"status": 422, "code": "invalid", "message": first["msg"], "field": field}}, status_code=422
+            {"error": {"status": 422, "code": "invalid", "message": first["msg"], "field": field}},
+            status_code=422,
         )
 
     @app.get("/healthz", tags=["ops"], summary="Store, Redis and workers")
@@ -136,7 +144,9 @@ def create_app(
             except Exception as error:
                 problems.append(f"redis: {error}")
         status = "ok" if not problems else "degraded"
-        return JSONResponse({"status": status, "problems": problems, **detail}, status_code=200 if not problems else 503)
+        return JSONResponse(
+            {"status": status, "problems": problems, **detail}, status_code=200 if not problems else 503
+        )
 
     @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
     async def prometheus() -> Response:

@@ -9,9 +9,18 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 
 from bot.durations import parse_duration
+from bot.moderation.config import ModerationConfig
 
 Role = Literal["agent", "approver", "lead", "moderator", "admin"]
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -83,7 +92,9 @@ def _default_hours() -> WorkingHours:
 class Team(Strict):
     name: str | None = None
     channel: str = Field(description="Named team channel (see `channels`) where its cases are mirrored.")
-    lead: str | None = Field(default=None, description="Staff id of the team lead: SLA breaches escalate there.")
+    lead: str | None = Field(
+        default=None, description="Staff id of the team lead: SLA breaches escalate there."
+    )
     timezone: str = "Europe/Paris"
     working_hours: WorkingHours = Field(default_factory=_default_hours)
     max_open_per_agent: int = Field(default=15, ge=1)
@@ -111,7 +122,9 @@ class MirrorRule(Strict):
 
 
 class SourceConfig(Strict):
-    secret: SecretStr | None = Field(default=None, description="Overrides VIGIE_WEBHOOK__SECRET for this source.")
+    secret: SecretStr | None = Field(
+        default=None, description="Overrides VIGIE_WEBHOOK__SECRET for this source."
+    )
     reply_url: str | None = Field(default=None, description="Where approved replies are POSTed, signed.")
 
 
@@ -127,7 +140,9 @@ class Brand(Strict):
 
 
 class Workspace(Strict):
-    language: Literal["fr", "en"] = Field(default="en", description="Language of what Vigie writes to people.")
+    language: Literal["fr", "en"] = Field(
+        default="en", description="Language of what Vigie writes to people."
+    )
     brand: Brand = Field(default_factory=Brand)
     channels: dict[str, ChannelTargets] = Field(default_factory=dict)
     teams: dict[str, Team] = Field(default_factory=dict)
@@ -139,6 +154,33 @@ class Workspace(Strict):
     conversation_window: Duration = Field(
         default=timedelta(hours=48), description="Events of one author within this window join one case."
     )
+    moderation: ModerationConfig = Field(
+        default_factory=ModerationConfig, description="Warning points, expiry and escalation thresholds."
+    )
+    # Feature sections validated by their own models (bot/reports/…), which import this module:
+    # kept as mappings here and checked in `_sections`, so a bad value still stops start-up.
+    retention: dict[str, Any] = Field(default_factory=dict, description="How long each kind of data is kept.")
+    digests: dict[str, Any] = Field(default_factory=dict, description="Daily and weekly digests.")
+
+    @model_validator(mode="after")
+    def _sections(self) -> Workspace:
+        from bot.reports.digest import Digests
+        from bot.reports.retention import Retention
+
+        problems = []
+        for name, model, value in (
+            ("retention", Retention, self.retention),
+            ("digests", Digests, self.digests),
+        ):
+            try:
+                model.model_validate(value)
+            except ValidationError as error:
+                for item in error.errors():
+                    where = ".".join(str(p) for p in (name, *item["loc"]))
+                    problems.append(f"{where}: {item['msg']}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
     @model_validator(mode="after")
     def _references(self) -> Workspace:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.events import Effect, Event, Verdict
 from bot.ports import Button, Card
+from bot.workspace import Workspace
 from handlers.situation import CaseView, Situation
 
 _KIND_ICON = {"review": "★", "comment": "💬", "dm": "✉", "mention": "@", "message": "#"}
@@ -34,7 +35,9 @@ def event_card(event: Event, verdict: Verdict, case: CaseView | None) -> Card:
     severity = "info"
     if "crisis" in verdict.labels:
         severity = "danger"
-    elif {"toxic", "spam", "negative"} & set(verdict.labels) or (event.rating is not None and event.rating <= 2):
+    elif {"toxic", "spam", "negative"} & set(verdict.labels) or (
+        event.rating is not None and event.rating <= 2
+    ):
         severity = "warning"
     elif "positive" in verdict.labels:
         severity = "good"
@@ -65,17 +68,17 @@ def channels_for(situation: Situation) -> list[str]:
     return channels
 
 
-def targets(situation: Situation, channel: str) -> list[tuple[str, str]]:
+def targets(workspace: Workspace, platforms: frozenset[str], channel: str) -> list[tuple[str, str]]:
     """(platform, platform channel id) pairs where a named team channel lives in this deployment."""
-    config = situation.workspace.channels.get(channel)
+    config = workspace.channels.get(channel)
     found: list[tuple[str, str]] = []
     if config is None:
-        if "console" in situation.platforms:
+        if "console" in platforms:
             found.append(("console", channel))
         return found
     for platform in ("console", "slack", "discord"):
         target = getattr(config, platform)
-        if target and platform in situation.platforms:
+        if target and platform in platforms:
             found.append((platform, target))
     return found
 
@@ -84,7 +87,7 @@ def mirror(situation: Situation) -> list[Effect]:
     card = event_card(situation.event, situation.verdict, situation.case)
     effects = []
     for channel in channels_for(situation):
-        for platform, target in targets(situation, channel):
+        for platform, target in targets(situation.workspace, situation.platforms, channel):
             thread = situation.case_threads.get((platform, target))
             effects.append(
                 Effect(

@@ -163,6 +163,9 @@ class Policy(_Strict):
     description: str = ""
     match: Match = Match()
     steps: tuple[Step, ...] = Field(min_length=1)
+    # The crisis room (a thread per incident where related events are mirrored); its options are
+    # read by the wiring in bot/crisis_service.py, the detector itself does not use them.
+    room: bool | dict[str, Any] | None = None
 
     @model_validator(mode="after")
     def _loops_wait(self) -> Policy:

@@ -4,7 +4,7 @@ over once its lease has passed."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -20,6 +20,10 @@ ClaimOutcome = Literal["run", "done", "busy", "failed"]
 
 # A claim older than this is considered abandoned (the job timeout is 120 s).
 CLAIM_LEASE = timedelta(seconds=150)
+# A claim whose worker has no liveness key any more is taken over after this grace period
+# (the key expires 8 s after a worker dies; the grace covers processes that apply effects
+# without being RQ workers, such as the HTTP server answering a staff command).
+DEAD_CLAIMER_GRACE = timedelta(seconds=10)
 
 
 class EffectRepo:
@@ -29,13 +33,26 @@ class EffectRepo:
     def record(self, effects: Sequence[Effect]) -> None:
         """Write effects as pending before they are handed to a job, so none is lost if the job is."""
         rows = [
-            {"key": e.key, "kind": e.kind, "subject": e.subject, "params": e.params, "status": "pending", "attempts": 0}
+            {
+                "key": e.key,
+                "kind": e.kind,
+                "subject": e.subject,
+                "params": e.params,
+                "status": "pending",
+                "attempts": 0,
+            }
             for e in effects
         ]
         if rows:
             self._insert_ignore(rows)
 
-    def claim(self, effects: Sequence[Effect], worker: str, now: datetime | None = None) -> dict[str, ClaimOutcome]:
+    def claim(
+        self,
+        effects: Sequence[Effect],
+        worker: str,
+        now: datetime | None = None,
+        alive: Callable[[str], bool] | None = None,
+    ) -> dict[str, ClaimOutcome]:
         now = now or utcnow()
         self.record(effects)
         keys = [e.key for e in effects]
@@ -53,6 +70,11 @@ class EffectRepo:
                 and row.claimed_by != worker
                 and row.claimed_at is not None
                 and row.claimed_at > now - CLAIM_LEASE
+                and not (
+                    alive is not None
+                    and row.claimed_at < now - DEAD_CLAIMER_GRACE
+                    and not alive(row.claimed_by or "")
+                )
             ):
                 outcomes[row.key] = "busy"
             else:
@@ -88,7 +110,9 @@ class EffectRepo:
         if row is None:
             return None
         name = row.key.removeprefix(f"{row.subject}:{row.kind}").removeprefix(":")
-        return Effect.model_validate({"kind": row.kind, "subject": row.subject, "name": name, "params": row.params})
+        return Effect.model_validate(
+            {"kind": row.kind, "subject": row.subject, "name": name, "params": row.params}
+        )
 
     def remember_post(
         self,

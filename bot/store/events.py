@@ -78,11 +78,15 @@ class EventRepo:
 
     def mark_processed(self, event_id: str, now: datetime | None = None) -> None:
         self.session.execute(
-            update(EventRow).where(EventRow.id == event_id).values(status="processed", processed_at=now or utcnow())
+            update(EventRow)
+            .where(EventRow.id == event_id)
+            .values(status="processed", processed_at=now or utcnow())
         )
 
     def mark_failed(self, event_id: str, error: str) -> None:
-        self.session.execute(update(EventRow).where(EventRow.id == event_id).values(status="failed", error=error))
+        self.session.execute(
+            update(EventRow).where(EventRow.id == event_id).values(status="failed", error=error)
+        )
 
     def unqueued(self, older_than: timedelta, limit: int = 500) -> list[str]:
         """Stored but never enqueued (Redis was down at that moment)."""
@@ -147,7 +151,13 @@ class EventRepo:
 
     def cases_overview(self) -> list[dict[str, Any]]:
         return [
-            {"id": c.id, "team": c.team, "status": c.status, "priority": c.priority, "assignee": c.assignee,
-             "labels": list(c.labels)}
+            {
+                "id": c.id,
+                "team": c.team,
+                "status": c.status,
+                "priority": c.priority,
+                "assignee": c.assignee,
+                "labels": list(c.labels),
+            }
             for c in self.session.scalars(select(CaseRow).order_by(CaseRow.id))
         ]

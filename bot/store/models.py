@@ -168,6 +168,8 @@ class ConsoleMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     channel: Mapped[str] = mapped_column(String(128))
     thread_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    # The effect key that posted it: the console deduplicates, so a re-run job never posts twice.
+    key: Mapped[str | None] = mapped_column(String(400), default=None, unique=True)
     card: Mapped[dict[str, Any]]
     posted_at: Mapped[datetime]
     updated_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -175,7 +177,10 @@ class ConsoleMessage(Base):
 
 class AuditEntry(Base):
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_subject", "subject", "at"), Index("ix_audit_log_actor", "actor", "at"))
+    __table_args__ = (
+        Index("ix_audit_log_subject", "subject", "at"),
+        Index("ix_audit_log_actor", "actor", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(index=True)
@@ -184,3 +189,117 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(64))  # event id, case:N, draft:N, rules
     detail: Mapped[dict[str, Any]]
+
+
+class IncidentRow(Base):
+    """A crisis incident: one per brand scope while it lives. `data` is the core's `Incident` (counts,
+    peak spike, reach, rules: what the summary is rendered from); the columns repeat what queries and
+    the commands need. `escalation` is the step engine's state, advanced by the scheduler."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        Index("ix_incidents_scope_status", "scope", "status"),
+        Index("ix_incidents_opened", "opened_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)  # inc-…, derived from its first signal
+    scope: Mapped[str] = mapped_column(String(200))
+    brand: Mapped[str | None] = mapped_column(String(100), default=None)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, acknowledged, resolved
+    severity: Mapped[str] = mapped_column(String(16), default="minor")  # minor, major, critical
+    score: Mapped[float] = mapped_column(default=0.0)
+    data: Mapped[dict[str, Any]]
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None] = mapped_column(default=None)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    silenced_until: Mapped[datetime | None] = mapped_column(default=None)
+    policy_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    escalation: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    # Bumped by every escalate_again: page effect keys include it, so a second run of the steps pages.
+    escalation_round: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on every change, so each rendering of the incident card is one `update_card` effect.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    rendered_revision: Mapped[int] = mapped_column(Integer, default=0)
+    rendered_at: Mapped[datetime | None] = mapped_column(default=None)
+    room: Mapped[bool] = mapped_column(default=False)
+
+
+class IncidentEntryRow(Base):
+    """The timeline of an incident: events, signals and staff actions. `key` makes each entry once
+    per incident, so a job that runs again adds nothing."""
+
+    __tablename__ = "incident_entries"
+    __table_args__ = (
+        UniqueConstraint("incident_id", "key", name="uq_incident_entries_key"),
+        Index("ix_incident_entries_timeline", "incident_id", "at"),
+        Index("ix_incident_entries_mirror", "incident_id", "mirror"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    incident_id: Mapped[str] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(16))  # event, signal, action, page
+    at: Mapped[datetime]  # when it happened (an event's own time)
+    recorded_at: Mapped[datetime]  # when Vigie saw it: the crisis room's rate is measured on this
+    event_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    signal: Mapped[str | None] = mapped_column(String(32), default=None)
+    strength: Mapped[float] = mapped_column(default=0.0)
+    detail: Mapped[dict[str, Any]]
+    # Crisis room mirroring of event entries: "" none, posted, pending (waits for a digest), digested.
+    mirror: Mapped[str] = mapped_column(String(16), default="")
+
+
+class ModCaseRow(Base):
+    """A numbered moderation case: one sanction, AutoMod action, appeal or note about one member.
+    Numbers run per scope (`<source>:<guild>`, or the source alone), as in Red's modlog, so a server's
+    moderators see #1, #2, … of their own server. `effect_key` ties a case to the `moderate` effect
+    that carries it out, so a retried effect never opens a second case."""
+
+    __tablename__ = "mod_cases"
+    __table_args__ = (
+        UniqueConstraint("scope", "number", name="uq_mod_cases_scope_number"),
+        UniqueConstraint("effect_key", name="uq_mod_cases_effect_key"),
+        Index("ix_mod_cases_member", "scope", "member_id", "created_at"),
+        Index("ix_mod_cases_caused_by", "caused_by"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    scope: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(64))
+    # delete, hide, warn, timeout, kick, ban, automod, appeal, note
+    action: Mapped[str] = mapped_column(String(16))
+    member_id: Mapped[str] = mapped_column(String(200))
+    event_id: Mapped[str | None] = mapped_column(String(32), default=None)
+    rule: Mapped[str | None] = mapped_column(String(200), default=None)
+    moderator: Mapped[str] = mapped_column(String(64))  # staff id, "vigie", "automod" or "member"
+    reason: Mapped[str] = mapped_column(Text, default="")
+    points: Mapped[int] = mapped_column(Integer, default=0)
+    # The member's active points once this case counted: shown again identically when a retry re-renders it.
+    total_points: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    duration_s: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime]
+    # active, expired, revoked, appealed, upheld, overturned
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    appeal_of: Mapped[int | None] = mapped_column(Integer, default=None)
+    effect_key: Mapped[str | None] = mapped_column(String(400), default=None)
+    # The id of the warning case whose points crossed the threshold that opened this one.
+    caused_by: Mapped[int | None] = mapped_column(Integer, default=None)
+    updated_at: Mapped[datetime | None] = mapped_column(default=None)
+    updated_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    note: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class ModCaseCounterRow(Base):
+    """The last case number given out per scope. Allocation is one upsert on this row, which
+    serialises concurrent writers of one scope (a row lock on PostgreSQL, the writer lock on SQLite)
+    without gaps when a transaction rolls back."""
+
+    __tablename__ = "mod_case_counters"
+
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)

@@ -32,7 +32,9 @@ class Unit:
         detail: dict[str, Any] | None = None,
         at: datetime | None = None,
     ) -> None:
-        audit.record(self.session, actor=actor, door=door, action=action, subject=subject, detail=detail, at=at)
+        audit.record(
+            self.session, actor=actor, door=door, action=action, subject=subject, detail=detail, at=at
+        )
 
     def flush(self) -> None:
         self.session.flush()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crisis_helpers import T0
+from tests.crisis.crisis_helpers import T0
 
 from bot.crisis.incidents import acknowledged, decide, resolved, summary, title, with_event
 from bot.crisis.signals import DetectionConfig, Signal

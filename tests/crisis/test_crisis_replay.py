@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from crisis_helpers import T0, event, quiet_baseline
+from tests.crisis.crisis_helpers import T0, event, quiet_baseline
 from typer.testing import CliRunner
 
 from bot.crisis.cli import app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from crisis_helpers import T0, Worker, event, quiet_baseline
+from tests.crisis.crisis_helpers import T0, Worker, event, quiet_baseline
 
 from bot.crisis.signals import (
     DetectionConfig,

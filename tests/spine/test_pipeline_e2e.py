@@ -43,7 +43,9 @@ def make_event(n: int, text: str, **extra: object) -> Event:
 
 @pytest.fixture
 def runtime(database_url: str, redis_url: str, redis_client: object, tmp_path: Path) -> Iterator[Runtime]:
-    settings = load_settings(data_dir=tmp_path, database_url=database_url, redis_url=redis_url, workspace=None)
+    settings = load_settings(
+        data_dir=tmp_path, database_url=database_url, redis_url=redis_url, workspace=None
+    )
     rt = build_runtime(settings)
     install_runtime(rt)
     try:
@@ -55,15 +57,20 @@ def runtime(database_url: str, redis_url: str, redis_client: object, tmp_path: P
 
 def all_cards(rt: Runtime) -> list[tuple[str, str]]:
     """(channel, footer) of every console message."""
-    return [(name, card.footer) for name in channel_names(rt.store) for _i, _t, card in read_channel(rt.store, name)]
+    return [
+        (name, card.footer)
+        for name in channel_names(rt.store)
+        for _i, _t, card in read_channel(rt.store, name)
+    ]
 
 
 def test_events_flow_to_console_channels_with_verdicts(runtime: Runtime) -> None:
     ingest = Ingestor(runtime.store, runtime.queue)
     praise = make_event(1, "Trop belle la nouvelle collection, bravo !")
     insult = make_event(2, "t'es vraiment un c0nn4rd")
-    complaint = make_event(3, "Colis arrivé cassé, je veux être remboursé", kind="review", rating=1,
-                           source="google-reviews")
+    complaint = make_event(
+        3, "Colis arrivé cassé, je veux être remboursé", kind="review", rating=1, source="google-reviews"
+    )
     for event in (praise, insult, complaint):
         assert ingest(event).duplicate is False
     assert ingest(praise).duplicate is True
@@ -131,8 +138,10 @@ def _worker_env(runtime: Runtime, tmp_path: Path) -> dict[str, str]:
 @pytest.mark.slow
 def test_worker_killed_mid_run_leaves_every_event_processed_once(runtime: Runtime, tmp_path: Path) -> None:
     ingest = Ingestor(runtime.store, runtime.queue)
-    events = [make_event(100 + n, f"message numéro {n}, t'es un c0nnard" if n % 3 == 0 else f"merci {n}")
-              for n in range(150)]
+    events = [
+        make_event(100 + n, f"message numéro {n}, t'es un c0nnard" if n % 3 == 0 else f"merci {n}")
+        for n in range(150)
+    ]
     ingest.ingest_many(events)
     env = _worker_env(runtime, tmp_path)
     victim = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=REPO)

@@ -39,14 +39,18 @@ def event(external_id: str = "r-8841", **overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
-def server(database_url: str, redis_client: redis.Redis, tmp_path: Any) -> Iterator[tuple[str, Store, JobQueue]]:
+def server(
+    database_url: str, redis_client: redis.Redis, tmp_path: Any
+) -> Iterator[tuple[str, Store, JobQueue]]:
     settings = load_settings(data_dir=tmp_path, webhook={"secret": SECRET}, http={"max_body_bytes": 4096})
     workspace = default_workspace().model_copy(
         update={"sources": {"trustpilot": SourceConfig.model_validate({"secret": REVIEWS_SECRET})}}
     )
     store = Store(database_url)
     queue = JobQueue(redis_client)
-    thread = ServerThread(create_app(settings=settings, store=store, queue=queue, workspace=workspace), "127.0.0.1", 0)
+    thread = ServerThread(
+        create_app(settings=settings, store=store, queue=queue, workspace=workspace), "127.0.0.1", 0
+    )
     thread.start()
     thread.wait_started()
     try:
@@ -56,9 +60,13 @@ def server(database_url: str, redis_client: redis.Redis, tmp_path: Any) -> Itera
         store.dispose()
 
 
-def post(base: str, body: bytes, *, secret: str = SECRET, path: str = "/v1/events", **headers: str) -> httpx.Response:
+def post(
+    base: str, body: bytes, *, secret: str = SECRET, path: str = "/v1/events", **headers: str
+) -> httpx.Response:
     signed = signed_headers(secret, body)
-    return httpx.post(base + path, content=body, headers={"Content-Type": "application/json", **signed, **headers})
+    return httpx.post(
+        base + path, content=body, headers={"Content-Type": "application/json", **signed, **headers}
+    )
 
 
 def test_good_event_is_stored_once_and_enqueued(server: tuple[str, Store, JobQueue]) -> None:
@@ -112,7 +120,9 @@ def test_stale_timestamp_is_401(server: tuple[str, Store, JobQueue]) -> None:
     base, _store, _queue = server
     body = json.dumps(event()).encode()
     headers = signed_headers(SECRET, body, now=time.time() - 301)
-    response = httpx.post(base + "/v1/events", content=body, headers={"Content-Type": "application/json", **headers})
+    response = httpx.post(
+        base + "/v1/events", content=body, headers={"Content-Type": "application/json", **headers}
+    )
     assert response.status_code == 401
     assert response.json()["error"]["field"] == "X-Vigie-Timestamp"
 
@@ -122,7 +132,9 @@ def test_replayed_signature_with_other_body_is_refused(server: tuple[str, Store,
     body = json.dumps(event()).encode()
     headers = signed_headers(SECRET, body)
     other = json.dumps(event("r-other")).encode()
-    response = httpx.post(base + "/v1/events", content=other, headers={"Content-Type": "application/json", **headers})
+    response = httpx.post(
+        base + "/v1/events", content=other, headers={"Content-Type": "application/json", **headers}
+    )
     assert response.status_code == 401
 
 
@@ -237,5 +249,9 @@ def test_health_metrics_and_openapi(server: tuple[str, Store, JobQueue]) -> None
     schema = httpx.get(base + "/openapi.json").json()
     assert "/v1/events" in schema["paths"]
     assert schema["components"]["schemas"]["Event"]["properties"]["kind"]["enum"] == [
-        "comment", "review", "dm", "mention", "message"
+        "comment",
+        "review",
+        "dm",
+        "mention",
+        "message",
     ]

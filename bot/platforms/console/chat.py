@@ -21,7 +21,12 @@ class ConsoleTeamChat:
         self.store = store
 
     def post(
-        self, channel: str, card: Card, *, thread: MessageRef | None = None, idempotency_key: str | None = None
+        self,
+        channel: str,
+        card: Card,
+        *,
+        thread: MessageRef | None = None,
+        idempotency_key: str | None = None,
     ) -> MessageRef:
         thread_id = (thread.thread_id or thread.message_id) if thread else None
         with self.store.unit() as unit:
@@ -31,16 +36,23 @@ class ConsoleTeamChat:
                 ).first()
                 if existing is not None:
                     return MessageRef(
-                        platform=self.name, channel=existing.channel, message_id=str(existing.id),
+                        platform=self.name,
+                        channel=existing.channel,
+                        message_id=str(existing.id),
                         thread_id=existing.thread_id,
                     )
             row = ConsoleMessage(
-                channel=channel, thread_id=thread_id, key=idempotency_key, card=card.model_dump(mode="json"),
+                channel=channel,
+                thread_id=thread_id,
+                key=idempotency_key,
+                card=card.model_dump(mode="json"),
                 posted_at=utcnow(),
             )
             unit.session.add(row)
             unit.flush()
-            return MessageRef(platform=self.name, channel=channel, message_id=str(row.id), thread_id=thread_id)
+            return MessageRef(
+                platform=self.name, channel=channel, message_id=str(row.id), thread_id=thread_id
+            )
 
     def update(self, ref: MessageRef, card: Card) -> None:
         with self.store.unit() as unit:

@@ -41,4 +41,6 @@ def print_channel(console: Console, store: Store, channel: str, limit: int | Non
         if len(parts) == 1:
             console.print(parts[0])
         else:
-            console.print(Group(parts[0], *[Panel(p, border_style="dim", padding=(0, 0, 0, 4)) for p in parts[1:]]))
+            console.print(
+                Group(parts[0], *[Panel(p, border_style="dim", padding=(0, 0, 0, 4)) for p in parts[1:]])
+            )

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 
 from bot.events import Event, event_id_for
 from bot.platforms.webhook.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, verify
-from bot.ports import Ingest, IngestResult
+from bot.ports import IngestResult
 from bot.store.unit import Store
 from bot.workspace import Workspace
 
@@ -45,7 +45,9 @@ def field_errors(error: ValidationError, prefix: str = "") -> list[dict[str, str
     found = []
     for item in error.errors():
         path = ".".join(str(part) for part in item["loc"])
-        found.append({"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "(body)", "message": item["msg"]})
+        found.append(
+            {"field": f"{prefix}{path}" if path else prefix.rstrip(".") or "(body)", "message": item["msg"]}
+        )
     return found
 
 
@@ -114,7 +116,9 @@ class WebhookApi:
     def check_media_type(self, request: Request) -> None:
         media = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if media != "application/json" and not media.endswith("+json"):
-            raise ApiError(415, "unsupported_media_type", "send Content-Type: application/json", field="Content-Type")
+            raise ApiError(
+                415, "unsupported_media_type", "send Content-Type: application/json", field="Content-Type"
+            )
 
     def authenticate(self, request: Request, body: bytes, source: str | None) -> None:
         secret = self.secret_for(source)
@@ -139,7 +143,9 @@ class WebhookApi:
             raise ApiError(400, "malformed", "body is not UTF-8", field="(body)") from None
         except json.JSONDecodeError as error:
             raise ApiError(
-                400, "malformed", f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}",
+                400,
+                "malformed",
+                f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}",
                 field="(body)",
             ) from None
         except RecursionError:
@@ -174,7 +180,9 @@ class WebhookApi:
             event = Event.model_validate(data)
         except ValidationError as error:
             errors = field_errors(error)
-            raise ApiError(422, "invalid", errors[0]["message"], field=errors[0]["field"], errors=errors) from None
+            raise ApiError(
+                422, "invalid", errors[0]["message"], field=errors[0]["field"], errors=errors
+            ) from None
         result: IngestResult = self.ingest_many([event])[0]
         return JSONResponse({"id": result.id, "duplicate": result.duplicate}, status_code=202)
 
@@ -187,7 +195,7 @@ class WebhookApi:
         data = self.parse_json(body)
         items = data.get("events") if isinstance(data, dict) else data
         if not isinstance(items, list):
-            raise ApiError(422, "invalid", "expected {\"events\": [...]} or a JSON array", field="events")
+            raise ApiError(422, "invalid", 'expected {"events": [...]} or a JSON array', field="events")
         if len(items) > MAX_BATCH:
             raise ApiError(413, "too_many", f"at most {MAX_BATCH} events per batch", field="events")
         valid: list[tuple[int, Event]] = []
@@ -201,17 +209,30 @@ class WebhookApi:
                     raise ApiError(422, "invalid", f"source must be {source!r} (signed for that source)")
             except ValidationError as error:
                 errors = field_errors(error, prefix=f"events[{index}].")
-                results[index] = {"index": index, "status": "invalid", "field": errors[0]["field"], "errors": errors}
+                results[index] = {
+                    "index": index,
+                    "status": "invalid",
+                    "field": errors[0]["field"],
+                    "errors": errors,
+                }
                 continue
             except ApiError as error:
-                results[index] = {"index": index, "status": "invalid", "field": f"events[{index}]",
-                                  "errors": [{"field": f"events[{index}]", "message": error.message}]}
+                results[index] = {
+                    "index": index,
+                    "status": "invalid",
+                    "field": f"events[{index}]",
+                    "errors": [{"field": f"events[{index}]", "message": error.message}],
+                }
                 continue
             valid.append((index, event))
         ingested = self.ingest_many([event for _, event in valid]) if valid else []
         for (index, _event), result in zip(valid, ingested, strict=True):
-            results[index] = {"index": index, "status": "duplicate" if result.duplicate else "stored",
-                              "id": result.id, "duplicate": result.duplicate}
+            results[index] = {
+                "index": index,
+                "status": "duplicate" if result.duplicate else "stored",
+                "id": result.id,
+                "duplicate": result.duplicate,
+            }
         summary = {
             "stored": sum(1 for r in results if r["status"] == "stored"),
             "duplicate": sum(1 for r in results if r["status"] == "duplicate"),
@@ -228,20 +249,28 @@ class WebhookApi:
                 raise ApiError(404, "not_found", f"no event {event_id}", field="id")
             verdict = unit.events.verdict(event_id)
             effects = [
-                {"key": e.key, "kind": e.kind, "status": e.status, "attempts": e.attempts, "error": e.error,
-                 "applied_at": e.applied_at.isoformat() if e.applied_at else None}
+                {
+                    "key": e.key,
+                    "kind": e.kind,
+                    "status": e.status,
+                    "attempts": e.attempts,
+                    "error": e.error,
+                    "applied_at": e.applied_at.isoformat() if e.applied_at else None,
+                }
                 for e in unit.effects.for_subject(event_id)
             ]
-            return JSONResponse({
-                "id": row.id,
-                "status": row.status,
-                "case_id": row.case_id,
-                "received_at": row.received_at.isoformat(),
-                "processed_at": row.processed_at.isoformat() if row.processed_at else None,
-                "event": row.payload,
-                "verdict": verdict.model_dump(mode="json") if verdict else None,
-                "effects": effects,
-            })
+            return JSONResponse(
+                {
+                    "id": row.id,
+                    "status": row.status,
+                    "case_id": row.case_id,
+                    "received_at": row.received_at.isoformat(),
+                    "processed_at": row.processed_at.isoformat() if row.processed_at else None,
+                    "event": row.payload,
+                    "verdict": verdict.model_dump(mode="json") if verdict else None,
+                    "effects": effects,
+                }
+            )
 
 
 def _header_of(message: str) -> str:
@@ -255,7 +284,10 @@ def _event_body_schema() -> dict[str, Any]:
 def router(api: WebhookApi) -> APIRouter:
     routes = APIRouter(prefix="/v1", tags=["webhook"])
     error_responses: dict[int | str, dict[str, Any]] = {
-        code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        code: {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         for code, text in (
             (400, "Malformed JSON"),
             (401, "Bad or stale signature"),
@@ -269,10 +301,19 @@ def router(api: WebhookApi) -> APIRouter:
     @routes.post(
         "/events",
         status_code=202,
-        responses={202: {"description": "Stored (or already stored)", "content": {"application/json": {
-            "schema": {"$ref": "#/components/schemas/Accepted"}}}}, **error_responses},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-            "schema": _event_body_schema()}}}},
+        responses={
+            202: {
+                "description": "Stored (or already stored)",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Accepted"}}},
+            },
+            **error_responses,
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _event_body_schema()}},
+            }
+        },
         summary="Submit one event",
     )
     async def post_event(request: Request) -> JSONResponse:
@@ -285,10 +326,26 @@ def router(api: WebhookApi) -> APIRouter:
         "/events/batch",
         status_code=202,
         responses={202: {"description": "Per-item results"}, **error_responses},
-        openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
-            "type": "object", "required": ["events"],
-            "properties": {"events": {"type": "array", "maxItems": MAX_BATCH, "items": _event_body_schema()}},
-        }}}}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["events"],
+                            "properties": {
+                                "events": {
+                                    "type": "array",
+                                    "maxItems": MAX_BATCH,
+                                    "items": _event_body_schema(),
+                                }
+                            },
+                        }
+                    }
+                },
+            }
+        },
         summary="Submit up to 500 events",
     )
     async def post_batch(request: Request) -> JSONResponse:
@@ -297,8 +354,11 @@ def router(api: WebhookApi) -> APIRouter:
         except ApiError as error:
             return error.response()
 
-    @routes.get("/events/{event_id}", responses={404: error_responses[422] | {"description": "Unknown id"},
-                                                 401: error_responses[401]}, summary="An event, its verdict and effects")
+    @routes.get(
+        "/events/{event_id}",
+        responses={404: error_responses[422] | {"description": "Unknown id"}, 401: error_responses[401]},
+        summary="An event, its verdict and effects",
+    )
     async def get_event(request: Request, event_id: str) -> JSONResponse:
         try:
             return await api.get_event(request, event_id)
@@ -314,12 +374,27 @@ def openapi_components() -> dict[str, Any]:
     return {
         "Event": schema,
         **definitions,
-        "Accepted": {"type": "object", "required": ["id", "duplicate"],
-                     "properties": {"id": {"type": "string"}, "duplicate": {"type": "boolean"}}},
-        "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-            "type": "object", "required": ["status", "code", "message"],
-            "properties": {"status": {"type": "integer"}, "code": {"type": "string"},
-                           "message": {"type": "string"}, "field": {"type": "string"}}}}},
+        "Accepted": {
+            "type": "object",
+            "required": ["id", "duplicate"],
+            "properties": {"id": {"type": "string"}, "duplicate": {"type": "boolean"}},
+        },
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["status", "code", "message"],
+                    "properties": {
+                        "status": {"type": "integer"},
+                        "code": {"type": "string"},
+                        "message": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                }
+            },
+        },
     }
 
 

@@ -1,0 +1,1 @@
+"""Moderation cases, warning points and appeals, platform-neutral: see `casebook`."""
