@@ -31,7 +31,6 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.httpserver import ServerThread  # noqa: E402
-from bot.platforms.webhook.signing import signed_headers  # noqa: E402
 from bot.queue import EVENTS_QUEUE  # noqa: E402
 from bot.runtime import build_runtime  # noqa: E402
 from bot.server import make_app, spawn_workers, stop_workers  # noqa: E402

@@ -73,7 +73,9 @@ def wait_for_draft(runtime: Runtime, dispatch: Dispatcher, draft_id: int, timeou
     deadline = time.monotonic() + timeout
     status = "unknown"
     while time.monotonic() < deadline:
-        result = dispatch(StaffCommand(door="console", actor="camille", verb="drafts", args={"status": "all"}))
+        result = dispatch(
+            StaffCommand(door="console", actor="camille", verb="drafts", args={"status": "all"})
+        )
         for item in result.data.get("drafts", []):  # type: ignore[union-attr]
             if isinstance(item, dict) and item.get("id") == draft_id:
                 status = str(item.get("status"))

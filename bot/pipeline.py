@@ -43,7 +43,7 @@ def route(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseV
 def case_threads(unit: Unit, case: CaseView | None) -> dict[tuple[str, str], MessageRef]:
     if case is None or case.created:
         return {}
-    threads = {}
+    threads: dict[tuple[str, str], MessageRef] = {}
     for posted in unit.effects.case_cards(case.id):
         threads.setdefault(
             (posted.platform, posted.channel),

@@ -6,6 +6,7 @@ Tunables are gathered at the top, each with the reason for its value (as rq's ow
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -41,6 +42,9 @@ RETRY = Retry(max=5, interval=[1, 5, 15, 60, 300])
 # heartbeat, and its maintenance pass runs every 10 minutes, so killed jobs would wait ~11 min.
 HEARTBEAT_SECONDS = 2.0
 HEARTBEAT_TTL = 8
+# Scheduled jobs overdue by this much are enqueued by the sweeper (the scheduler's lock may still
+# be held by a dead worker for up to a minute).
+SCHEDULER_GRACE = 10.0
 # RQ maintenance (registry cleanup): every minute instead of ten.
 MAINTENANCE_INTERVAL = 60
 
@@ -59,10 +63,8 @@ class RedisHandle:
     def close(self) -> None:
         self.client.close()
         if self.embedded is not None:
-            try:
+            with contextlib.suppress(Exception):  # already gone: nothing left to stop
                 self.embedded.shutdown()
-            except Exception:  # already gone: nothing left to stop
-                pass
             self.embedded = None
 
 
@@ -190,6 +192,26 @@ class JobQueue:
         status = job.get_status(refresh=False)
         return (str(status.value if isinstance(status, JobStatus) else status), job.worker_name)
 
+    def promote_overdue(self, grace_seconds: float = SCHEDULER_GRACE) -> int:
+        """Enqueue scheduled jobs overdue by more than `grace_seconds`. RQ's scheduler runs in one
+        worker at a time behind a lock that outlives a killed worker by about a minute; meanwhile
+        retries, SLA timers and escalations would wait. Each job is taken out of the registry with
+        ZREM first, so of two promoters only one enqueues it (and every Vigie job is idempotent)."""
+        cutoff = time.time() - grace_seconds
+        promoted = 0
+        for queue in (self.events, self.effects, self.timers):
+            registry = queue.scheduled_job_registry
+            for job_id in registry.get_jobs_to_schedule(int(cutoff)):
+                if not self.client.zrem(registry.key, job_id):
+                    continue  # the real scheduler got there first
+                try:
+                    job = Job.fetch(job_id, connection=self.client)
+                except NoSuchJobError:
+                    continue
+                queue._enqueue_job(job, at_front=job.should_enqueue_at_front())
+                promoted += 1
+        return promoted
+
     def depth(self) -> dict[str, int]:
         return {
             "events": self.events.count,
@@ -216,15 +238,12 @@ class VigieWorker(SimpleWorker):
     def _beat(self) -> None:
         key = f"vigie:worker:{self.name}"
         while not self._alive.is_set():
-            try:
+            # Redis down: the sweeper re-checks once it is back.
+            with contextlib.suppress(redis.RedisError):
                 self.connection.set(key, str(os.getpid()), ex=HEARTBEAT_TTL)
-            except redis.RedisError:
-                pass  # Redis down: the sweeper will re-check once it is back
             self._alive.wait(HEARTBEAT_SECONDS)
-        try:
+        with contextlib.suppress(redis.RedisError):
             self.connection.delete(key)
-        except redis.RedisError:
-            pass
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
         beat = threading.Thread(target=self._beat, name="vigie-heartbeat", daemon=True)

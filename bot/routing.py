@@ -14,7 +14,12 @@ def case_view(unit: Unit, case_id: int, *, created: bool) -> CaseView | None:
     if row is None:
         return None
     return CaseView(
-        id=row.id, team=row.team, status=row.status, priority=row.priority, assignee=row.assignee, created=created
+        id=row.id,
+        team=row.team,
+        status=row.status,
+        priority=row.priority,
+        assignee=row.assignee,
+        created=created,
     )
 
 
@@ -25,5 +30,10 @@ def attach_case(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) ->
     if row is None:
         return None
     return CaseView(
-        id=row.id, team=row.team, status=row.status, priority=row.priority, assignee=row.assignee, created=created
+        id=row.id,
+        team=row.team,
+        status=row.status,
+        priority=row.priority,
+        assignee=row.assignee,
+        created=created,
     )

@@ -23,7 +23,7 @@ LOCK_KEY = "vigie:sweeper:lock"
 
 def sweep(store: Store, queue: JobQueue) -> dict[str, int]:
     """One pass; returns what it did."""
-    done = {"enqueued": 0, "requeued": 0}
+    done = {"enqueued": 0, "requeued": 0, "promoted": queue.promote_overdue()}
     with store.unit() as unit:
         unqueued = unit.events.unqueued(UNQUEUED_AFTER)
         stale = unit.events.queued_since(CHECK_QUEUED_AFTER)

@@ -23,5 +23,7 @@ def record(
     at: datetime | None = None,
 ) -> None:
     session.add(
-        AuditEntry(at=at or utcnow(), actor=actor, door=door, action=action, subject=subject, detail=detail or {})
+        AuditEntry(
+            at=at or utcnow(), actor=actor, door=door, action=action, subject=subject, detail=detail or {}
+        )
     )

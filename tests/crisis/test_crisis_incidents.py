@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.crisis.crisis_helpers import T0
-
 from bot.crisis.incidents import acknowledged, decide, resolved, summary, title, with_event
 from bot.crisis.signals import DetectionConfig, Signal
+from tests.crisis.crisis_helpers import T0
 
 CONFIG = DetectionConfig()
 

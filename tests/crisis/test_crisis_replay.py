@@ -8,11 +8,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.crisis.crisis_helpers import T0, event, quiet_baseline
 from typer.testing import CliRunner
 
 from bot.crisis.cli import app
 from bot.crisis.replay import read_counts, replay_counts
+from tests.crisis.crisis_helpers import T0, event, quiet_baseline
 
 NAB = Path(__file__).resolve().parents[3] / "shared" / "data" / "nab-realtweets"
 runner = CliRunner()

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.crisis.crisis_helpers import T0, Worker, event, quiet_baseline
-
 from bot.crisis.signals import (
     DetectionConfig,
     EventFacts,
@@ -16,6 +14,7 @@ from bot.crisis.signals import (
     facts_without_rulebook,
 )
 from bot.events import Action, Event, Verdict
+from tests.crisis.crisis_helpers import T0, Worker, event, quiet_baseline
 
 BURST_AT = T0 + timedelta(days=3, hours=10)
 

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.reports.reports_history import TRIGGERS, WORKSPACE, populate
 from sqlalchemy import text
 
 from bot.store.base import Base, make_engine
 from bot.store.unit import Store
 from bot.workspace import Workspace
+from tests.reports.reports_history import TRIGGERS, WORKSPACE, populate
 
 
 @pytest.fixture

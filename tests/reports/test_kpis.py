@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from tests.reports.reports_history import NOW, SINCE, UNTIL
 
 from bot.reports.kpis import Filters, Kpis
 from bot.reports.report import Report, load_report
 from bot.store.unit import Store
 from bot.workspace import Workspace
+from tests.reports.reports_history import NOW, SINCE, UNTIL
 
 H = 3600.0
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import typer
-from tests.reports.reports_history import populate
 from typer.testing import CliRunner
 
 from bot.reports.cli import register
 from bot.store.unit import Store
+from tests.reports.reports_history import populate
 
 WORKSPACE_YAML = """\
 language: fr

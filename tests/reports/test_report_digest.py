@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time
 
-from tests.reports.reports_history import NOW, WORKSPACE
-
 from bot.reports.digest import (
     Digests,
     DigestSchedule,
@@ -20,6 +18,7 @@ from bot.reports.report import load_report
 from bot.reports.service import first_digest_runs, prepare_digest
 from bot.store.unit import Store
 from bot.workspace import Workspace
+from tests.reports.reports_history import NOW, WORKSPACE
 
 DAILY = DigestSchedule(at=time(9), channels=["inbox"])
 WEEKLY = DigestSchedule(day="mon", at=time(9), channels=["inbox"], team="care")

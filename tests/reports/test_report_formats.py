@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 from matplotlib import image
-from tests.reports.reports_history import NOW, SINCE, UNTIL
 
 from bot.reports.render_csv import render_csv
 from bot.reports.render_md import render_markdown, render_summary
@@ -18,6 +17,7 @@ from bot.reports.report import Report, build_report, load_report
 from bot.reports.service import demo_report
 from bot.store.unit import Store
 from bot.workspace import Workspace
+from tests.reports.reports_history import NOW, SINCE, UNTIL
 
 
 @pytest.fixture

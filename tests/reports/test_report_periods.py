@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.reports.reports_history import PARIS, WORKSPACE
 
 from bot.reports.kpis import compute_kpis
 from bot.reports.period import Period, PeriodError, parse_period
@@ -13,6 +12,7 @@ from bot.reports.records import CaseRecord, History
 from bot.reports.report import calendars
 from bot.reports.stats import median, percentile
 from bot.reports.voice import BrandMatcher
+from tests.reports.reports_history import PARIS, WORKSPACE
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.reports.reports_history import E1, E3, NOW, P3, SINCE, UNTIL
 from sqlalchemy import func, inspect, select, text
 
 from bot.reports.report import load_report
@@ -15,6 +14,7 @@ from bot.store.models import AuditEntry, CaseRow, DraftRow, EventRow
 from bot.store.privacy import enforce_retention, forget, request_digest, retention_preview
 from bot.store.unit import Store
 from bot.workspace import Workspace
+from tests.reports.reports_history import E1, E3, NOW, P3, SINCE, UNTIL
 
 PERSON = ("g-77", "Jeanne", "Colis", "cassé", "Still waiting", "google-reviews:author:g-77")
 

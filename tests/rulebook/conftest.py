@@ -7,9 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from tests.rulebook.rulebook_helpers import RULES
 
 from bot.rulebook import Rulebook, load_rulebook
+from tests.rulebook.rulebook_helpers import RULES
 
 
 @pytest.fixture

@@ -3,10 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.rulebook.rulebook_helpers import make_event
-
 from bot.events import Author
 from bot.rulebook import Rulebook, load_rulebook
+from tests.rulebook.rulebook_helpers import make_event
 
 
 def test_every_incoming_action_and_templates(one_rule: Callable[..., Rulebook]) -> None:

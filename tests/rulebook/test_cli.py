@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 import redis
-from tests.rulebook.rulebook_helpers import RULES
 from typer.testing import CliRunner
 
 from bot.rulebook.cli import app
 from bot.rulebook.stats import RuleCounters
 from bot.store.counters import GENERATION_KEY, RedisStatsSink
+from tests.rulebook.rulebook_helpers import RULES
 
 runner = CliRunner()
 

@@ -4,10 +4,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.rulebook.rulebook_helpers import CLOCK, make_event
 
 from bot.events import Author
 from bot.rulebook import MemoryWindowCounter, Rulebook
+from tests.rulebook.rulebook_helpers import CLOCK, make_event
 
 
 def fired(rulebook: Rulebook, text: str = "hello", **kw: object) -> bool:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tests.rulebook.rulebook_helpers import REPO, make_event
-
 from bot.events import Author, Event
 from bot.rulebook import Rulebook, run_inline_tests
+from tests.rulebook.rulebook_helpers import REPO, make_event
 
 LABELS = ("toxic", "spam", "pii", "after-sales", "crisis", "negative", "positive")
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tests.rulebook.rulebook_helpers import make_event
 
 from bot.rulebook import Rulebook
+from tests.rulebook.rulebook_helpers import make_event
 
 
 def fires(rulebook: Rulebook, text: str) -> bool:

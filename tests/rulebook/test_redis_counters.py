@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import redis
-from tests.rulebook.rulebook_helpers import CLOCK, make_event
 
 from bot.rulebook import Rulebook, record_override
 from bot.rulebook.stats import RuleCounters
@@ -17,6 +16,7 @@ from bot.store.counters import (
     bump_generation,
     generation_reader,
 )
+from tests.rulebook.rulebook_helpers import CLOCK, make_event
 
 
 def test_window_counter_slides(redis_client: redis.Redis) -> None:

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import redis
 
+from bot.httpserver import ServerThread
 from bot.platforms.webhook.signing import signed_headers
 from bot.queue import JobQueue
-from bot.httpserver import ServerThread
 from bot.settings import load_settings
 from bot.store.unit import Store
 from bot.web import create_app

@@ -70,7 +70,15 @@ class SlackTeamChat:
             f"no Slack channel for {channel!r}: set channels.{channel}.slack in vigie.yaml"
         )
 
-    def post(self, channel: str, card: Card, *, thread: MessageRef | None = None) -> MessageRef:
+    def post(
+        self,
+        channel: str,
+        card: Card,
+        *,
+        thread: MessageRef | None = None,
+        idempotency_key: str | None = None,
+    ) -> MessageRef:
+        # Slack offers no idempotency key on chat.postMessage: the applier's claim is the guard.
         target = self.slack_channel(channel)
         now = self.clock()
         thread_ts = self._thread_ts(thread)

@@ -27,7 +27,13 @@ def signed_headers(secret: str, body: bytes, now: float | None = None) -> dict[s
 
 
 def verify(
-    secret: str, timestamp: str | None, signature: str | None, body: bytes, *, tolerance: int, now: float | None = None
+    secret: str,
+    timestamp: str | None,
+    signature: str | None,
+    body: bytes,
+    *,
+    tolerance: int,
+    now: float | None = None,
 ) -> None:
     if not timestamp:
         raise SignatureError(f"missing {TIMESTAMP_HEADER} header")
