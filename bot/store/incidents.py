@@ -68,9 +68,10 @@ class IncidentRepo:
             insert(IncidentEntryRow)
             .values(rows)
             .on_conflict_do_nothing(index_elements=["incident_id", "key"])
+            # RETURNING, not rowcount: psycopg reports -1 for multi-row INSERT … ON CONFLICT.
+            .returning(IncidentEntryRow.id)
         )
-        result = self.session.execute(statement)
-        return int(getattr(result, "rowcount", 0) or 0)
+        return len(self.session.execute(statement).all())
 
     def has_entry(self, incident_id: str, key: str) -> bool:
         query = select(IncidentEntryRow.id).where(
