@@ -178,13 +178,13 @@ def _after_success(runtime: Runtime, unit: Any, effect: Effect, result: dict[str
             case_id=int(case_id) if isinstance(case_id, int | str) and str(case_id).isdigit() else None,
         )
     elif effect.kind == "deliver_reply":
-        from bot.casework.delivery import on_reply_delivered
+        from bot.casework.wiring import on_reply_delivered
 
         on_reply_delivered(runtime, unit, effect, str(result.get("platform_id", "")))
 
 
 def _after_failure(runtime: Runtime, unit: Any, effect: Effect, error: str) -> None:
     if effect.kind == "deliver_reply":
-        from bot.casework.delivery import on_reply_failed
+        from bot.casework.wiring import on_reply_failed
 
         on_reply_failed(runtime, unit, effect, error)

@@ -587,19 +587,12 @@ def _name(workspace: Workspace, staff_id: str | None) -> str:
 
 
 def _targets(runtime: Runtime, channel: str) -> list[tuple[str, str]]:
-    """(platform, platform channel) of a named team channel, among the platforms this process runs."""
+    """(platform, platform channel) of a named team channel, among the platforms this process runs;
+    without a `crisis` channel in vigie.yaml, incidents go to the default channel."""
     workspace = runtime.workspace
     if channel not in workspace.channels and channel == CRISIS_CHANNEL:
         channel = workspace.default_channel
-    targets = workspace.channels.get(channel)
-    if targets is None:
-        return [("console", channel)] if "console" in runtime.team_chats else []
-    found: list[tuple[str, str]] = []
-    for platform in ("console", "slack", "discord"):
-        where = getattr(targets, platform)
-        if where and platform in runtime.team_chats:
-            found.append((platform, str(where)))
-    return found
+    return workspace.channel_targets(channel, runtime.team_chats)
 
 
 def _ref(posted: PostedMessage) -> dict[str, JsonValue]:

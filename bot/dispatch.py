@@ -12,7 +12,6 @@ from bot.crisis_service import handles as crisis_handles
 from bot.events import Author, Effect, Event, JsonValue, utcnow
 from bot.ports import CommandResult, StaffCommand
 from bot.runtime import Runtime
-from handlers.mirror import targets
 
 log = logging.getLogger("vigie.dispatch")
 
@@ -78,7 +77,7 @@ class Dispatcher:
                         "case_id": None,
                     },
                 )
-                for platform, target in targets(runtime.workspace, frozenset(runtime.team_chats), channel)
+                for platform, target in runtime.workspace.channel_targets(channel, runtime.team_chats)
             )
         if effects:
             with runtime.store.unit() as unit:

@@ -14,7 +14,6 @@ from bot.applier import apply_effects
 from bot.events import Effect, utcnow
 from bot.queue import worker_name
 from bot.runtime import Runtime
-from handlers.mirror import targets
 
 log = logging.getLogger("vigie.periodic")
 
@@ -62,7 +61,7 @@ def run_digest(runtime: Runtime, args: dict[str, Any]) -> str:
             },
         )
         for channel in digest.channels
-        for platform, target in targets(runtime.workspace, platforms, channel)
+        for platform, target in runtime.workspace.channel_targets(channel, platforms)
     ]
     with runtime.store.unit() as unit:
         unit.effects.record(effects)

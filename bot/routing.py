@@ -11,8 +11,10 @@ from handlers.situation import CaseView
 
 def case_view(unit: Unit, case_id: int, *, created: bool) -> CaseView | None:
     row = unit.session.get(CaseRow, case_id)
-    if row is None:
-        return None
+    return None if row is None else view_of(row, created=created)
+
+
+def view_of(row: CaseRow, *, created: bool) -> CaseView:
     return CaseView(
         id=row.id,
         team=row.team,
@@ -24,16 +26,7 @@ def case_view(unit: Unit, case_id: int, *, created: bool) -> CaseView | None:
 
 
 def attach_case(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseView | None:
-    from bot.casework.desk import open_or_attach
+    from bot.casework.wiring import open_or_attach
 
     row, created = open_or_attach(unit, event, verdict, runtime.workspace, utcnow(), scheduler=runtime.queue)
-    if row is None:
-        return None
-    return CaseView(
-        id=row.id,
-        team=row.team,
-        status=row.status,
-        priority=row.priority,
-        assignee=row.assignee,
-        created=created,
-    )
+    return None if row is None else view_of(row, created=created)

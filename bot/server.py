@@ -139,6 +139,9 @@ def worker_main(settings: Settings, *, burst: bool = False) -> None:
         periodic.append(slack.flush_digests)  # type: ignore[attr-defined]
     sweeper = Sweeper(runtime.store, runtime.queue, settings.worker.sweep_interval_seconds, periodic)
     if not burst:
+        from bot.periodic import ensure_scheduled
+
+        ensure_scheduled(runtime)
         sweeper.start()
     try:
         run_worker(runtime.redis.client, burst=burst, with_scheduler=not burst)

@@ -1,4 +1,5 @@
-"""Scheduled work (SLA warnings and breaches, draft expiry, escalation steps), dispatched by task name."""
+"""Scheduled work, dispatched by task name: SLA warnings and breaches, draft expiry and snooze wake-ups
+(casework), crisis escalation steps, digests and the retention sweep."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ def run_timer(runtime: Runtime, task: str, args: dict[str, object]) -> str:
 
         handle_crisis_timer(runtime, task, dict(args))
         return task
-    from bot.casework.timers import handle_timer
+    if task == "digest":
+        from bot.periodic import run_digest
 
-    handle_timer(runtime, task, args)
+        return run_digest(runtime, dict(args))
+    if task == "retention":
+        from bot.periodic import run_retention
+
+        return run_retention(runtime, dict(args))
+    from bot.casework.wiring import handle_timer
+
+    handle_timer(runtime, task, dict(args))
     return task

@@ -4,6 +4,7 @@ webhook settings. Validated strictly (unknown keys refused) with errors naming f
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -212,6 +213,22 @@ class Workspace(Strict):
             if door == "discord" and identity == person.discord:
                 return staff_id, person
         return None
+
+    def channel_targets(
+        self, channel: str, platforms: Collection[str] | None = None
+    ) -> list[tuple[str, str]]:
+        """(platform, platform channel id) pairs where a named team channel lives, among `platforms`
+        (the team-chat platforms a process runs; all when None). A name vigie.yaml does not list is
+        a console channel of that name."""
+        config = self.channels.get(channel)
+        if config is None:
+            return [("console", channel)] if platforms is None or "console" in platforms else []
+        found = []
+        for platform in ("console", "slack", "discord"):
+            where = getattr(config, platform)
+            if where and (platforms is None or platform in platforms):
+                found.append((platform, str(where)))
+        return found
 
     def channel_for(self, source: str, kind: str, labels: tuple[str, ...]) -> str:
         for rule in self.mirror:

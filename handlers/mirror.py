@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from bot.events import Effect, Event, Verdict
 from bot.ports import Button, Card
-from bot.workspace import Workspace
 from handlers.situation import CaseView, Situation
 
 _KIND_ICON = {"review": "★", "comment": "💬", "dm": "✉", "mention": "@", "message": "#"}
@@ -68,26 +67,11 @@ def channels_for(situation: Situation) -> list[str]:
     return channels
 
 
-def targets(workspace: Workspace, platforms: frozenset[str], channel: str) -> list[tuple[str, str]]:
-    """(platform, platform channel id) pairs where a named team channel lives in this deployment."""
-    config = workspace.channels.get(channel)
-    found: list[tuple[str, str]] = []
-    if config is None:
-        if "console" in platforms:
-            found.append(("console", channel))
-        return found
-    for platform in ("console", "slack", "discord"):
-        target = getattr(config, platform)
-        if target and platform in platforms:
-            found.append((platform, target))
-    return found
-
-
 def mirror(situation: Situation) -> list[Effect]:
     card = event_card(situation.event, situation.verdict, situation.case)
     effects = []
     for channel in channels_for(situation):
-        for platform, target in targets(situation.workspace, situation.platforms, channel):
+        for platform, target in situation.workspace.channel_targets(channel, situation.platforms):
             thread = situation.case_threads.get((platform, target))
             effects.append(
                 Effect(

@@ -107,18 +107,8 @@ def touch(case: CaseRow, now: datetime) -> None:
 
 
 def channel_targets(config: Config, channel: str) -> list[tuple[str, str]]:
-    """(platform, platform channel id) where a named team channel lives, among the platforms this
-    deployment runs (all those vigie.yaml lists when the desk was not told)."""
-    targets = config.workspace.channels.get(channel)
-    allowed = config.platforms
-    if targets is None:
-        return [("console", channel)] if allowed is None or "console" in allowed else []
-    found = []
-    for platform in ("console", "slack", "discord"):
-        where = getattr(targets, platform)
-        if where and (allowed is None or platform in allowed):
-            found.append((platform, str(where)))
-    return found
+    """Where a named team channel lives, among the platforms this deployment runs."""
+    return config.workspace.channel_targets(channel, config.platforms)
 
 
 def _ref(posted: PostedMessage) -> dict[str, JsonValue]:

@@ -6,7 +6,6 @@ visible on its card. Both are idempotent: a second call for the same draft chang
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from bot.casework import sla
 from bot.casework.context import (
@@ -19,7 +18,6 @@ from bot.casework.context import (
 )
 from bot.casework.routing import reoffer
 from bot.casework.states import case_after_reply
-from bot.events import Effect
 from bot.store.cases import CaseRepo, DraftRepo
 from bot.store.unit import Unit
 
@@ -91,17 +89,3 @@ def reply_failed(unit: Unit, config: Config, out: Outbox, draft_id: int, error: 
     )
     out.effects += draft_card_effects(unit, draft, case, config)
     return True
-
-
-def on_reply_delivered(runtime: Any, unit: Unit, effect: Effect, platform_id: str) -> None:
-    """The applier's hook after a `deliver_reply` effect succeeded (see `bot.casework.wiring`)."""
-    from bot.casework import wiring
-
-    wiring.on_reply_delivered(runtime, unit, effect, platform_id)
-
-
-def on_reply_failed(runtime: Any, unit: Unit, effect: Effect, error: str) -> None:
-    """The applier's hook after a `deliver_reply` effect failed for good."""
-    from bot.casework import wiring
-
-    wiring.on_reply_failed(runtime, unit, effect, error)

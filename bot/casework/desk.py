@@ -215,12 +215,3 @@ class Routed:
     case: CaseRow | None
     created: bool
     effects: list[Effect]
-
-
-def open_or_attach(
-    unit: Unit, event: Event, verdict: Verdict, workspace: Workspace, now: datetime, *, scheduler: Scheduler
-) -> tuple[CaseRow | None, bool]:
-    """The worker's entry point without a desk: see `bot.casework.wiring.open_or_attach`."""
-    from bot.casework import wiring
-
-    return wiring.open_or_attach(unit, event, verdict, workspace, now, scheduler=scheduler)

@@ -204,10 +204,3 @@ def _wake(unit: Unit, config: Config, out: Outbox, args: dict[str, Any], now: da
         auto_assign(unit, config, out, case, now)
     out.effects += case_card_effects(unit, case, config)
     return True
-
-
-def handle_timer(runtime: Any, task: str, args: dict[str, Any]) -> bool:
-    """The timer job's entry point (see `bot.casework.wiring`)."""
-    from bot.casework import wiring
-
-    return wiring.handle_timer(runtime, task, args)

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from bot.casework import delivery, timers, wiring
-from bot.casework import desk as desk_module
+from bot.casework import wiring
 from bot.events import Event, Verdict
 from bot.platforms.webhook.reply import ReplyTarget, WebhookReplyChannel
 from bot.ports import RetryLater, StaffCommand
@@ -76,7 +75,7 @@ def test_the_worker_applier_and_timer_entry_points(runtime: Runtime, h: Harness)
     event = h.store_event(complaint())
     now = datetime.now().astimezone()
     with runtime.store.unit() as unit:
-        row, created = desk_module.open_or_attach(
+        row, created = wiring.open_or_attach(
             unit, event, routed(event), runtime.workspace, now, scheduler=runtime.queue
         )
         assert row is not None and created
@@ -103,7 +102,7 @@ def test_the_worker_applier_and_timer_entry_points(runtime: Runtime, h: Harness)
         assert deliver is not None and deliver.params["event_id"] == event.id
     assert any(f"draft:{draft_id}:deliver_reply" in keys for keys, _delay in runtime.queue.enqueued)
     with runtime.store.unit() as unit:
-        delivery.on_reply_delivered(runtime, unit, deliver, "gr-1")
+        wiring.on_reply_delivered(runtime, unit, deliver, "gr-1")
     with runtime.store.unit() as unit:
         case = unit.session.get(CaseRow, case_id)
         assert case is not None and case.status == "pending" and case.first_response_at is not None
@@ -112,7 +111,7 @@ def test_the_worker_applier_and_timer_entry_points(runtime: Runtime, h: Harness)
         ]
     assert any(key.startswith(f"case:{case_id}:update_card:rev") for key in recorded)
     assert runtime.queue.enqueued[-1][1] == wiring.AFTER_COMMIT_DELAY
-    assert timers.handle_timer(runtime, "draft_expire", {"draft_id": draft_id}) is False  # already sent
+    assert wiring.handle_timer(runtime, "draft_expire", {"draft_id": draft_id}) is False  # already sent
 
 
 def test_a_reply_to_a_webhook_source_survives_a_failing_endpoint_and_is_sent_once(
