@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.ports import CustomerChannel, TeamChat
 from bot.queue import JobQueue, RedisHandle, connect
 from bot.rulebook import RulebookHolder
+from bot.rulebook.stats import set_default_sink
 from bot.settings import Settings
 from bot.store.counters import RedisStatsSink, RedisWindowCounter, generation_reader
 from bot.store.migrate import upgrade
@@ -60,6 +61,8 @@ def build_runtime(settings: Settings, *, migrate: bool = False, redis_url: str |
         workspace=settings.workspace_config,
         rules=RulebookHolder(settings.rules_path, generation=generation_reader(handle.client)),
     )
+    # Every process (worker, HTTP, gateway, CLI) records human overrides of rule decisions in Redis.
+    set_default_sink(RedisStatsSink(handle.client))
     _attach_platforms(runtime)
     return runtime
 

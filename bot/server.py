@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -133,7 +133,16 @@ def worker_main(settings: Settings, *, burst: bool = False) -> None:
     install_runtime(runtime)
     if not wait_for_redis(runtime.redis.client, timeout=30):
         raise SystemExit("vigie worker: Redis does not answer")
-    periodic = []
+    from bot.store.counters import RedisStatsSink
+
+    stats = RedisStatsSink(runtime.redis.client)
+
+    def flush_rule_stats() -> None:
+        counters = runtime.rules.current.drain_stats()
+        if counters:
+            stats.add(counters)
+
+    periodic: list[Callable[[], object]] = [flush_rule_stats]
     slack = runtime.team_chats.get("slack")
     if slack is not None:
         periodic.append(slack.flush_digests)  # type: ignore[attr-defined]
@@ -147,6 +156,7 @@ def worker_main(settings: Settings, *, burst: bool = False) -> None:
         run_worker(runtime.redis.client, burst=burst, with_scheduler=not burst)
     finally:
         sweeper.stop()
+        flush_rule_stats()
         install_runtime(None)
         runtime.close()
 

@@ -14,7 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -24,36 +24,74 @@ from bot.platforms.webhook.api import WebhookApi, openapi_components, router
 from bot.ports import IngestResult
 from bot.queue import JobQueue, ping
 from bot.settings import Settings
+from bot.store.counters import RedisStatsSink
+from bot.store.metrics import LATENCY_BUCKETS, MetricsRepo
 from bot.store.unit import Store
 from bot.workspace import Workspace
 
 
 class StoreCollector(Collector):
-    """Gauges read at scrape time, so every process's work is visible from one endpoint."""
+    """Metrics read at scrape time from the store and Redis, so every process's work is visible from
+    one endpoint whichever replica answers. Labels are bounded: statuses, effect kinds, severities,
+    rule ids of the loaded rulebook."""
 
     def __init__(self, store: Store, queue: JobQueue) -> None:
         self.store = store
         self.queue = queue
 
     def collect(self) -> Any:
+        yield from self._store_metrics()
+        yield from self._queue_metrics()
+
+    def _store_metrics(self) -> Any:
         events = GaugeMetricFamily("vigie_events", "Stored events by processing status", labels=["status"])
+        effects = GaugeMetricFamily(
+            "vigie_effects",
+            "Effects (posts, moderation, deliveries, pages) by kind and status",
+            labels=["kind", "status"],
+        )
+        incidents = GaugeMetricFamily(
+            "vigie_crisis_incidents", "Crisis incidents by status and severity", labels=["status", "severity"]
+        )
+        sla = CounterMetricFamily(
+            "vigie_sla_events", "SLA warnings, breaches and escalations", labels=["event"]
+        )
+        latency = HistogramMetricFamily(
+            "vigie_processing_seconds", "Receipt to processed, events processed in the last 15 minutes"
+        )
         try:
             with self.store.unit() as unit:
                 for status, count in unit.events.status_counts().items():
                     events.add_metric([status], count)
+                repo = MetricsRepo(unit.session)
+                for (kind, status), count in repo.effects().items():
+                    effects.add_metric([kind, status], count)
+                for (status, severity), count in repo.incidents().items():
+                    incidents.add_metric([status, severity], count)
+                for action, count in repo.audit_actions(SLA_ACTIONS).items():
+                    sla.add_metric([action.removeprefix("sla.")], count)
+                samples = repo.processing_latencies()
         except Exception:  # the store is down: /healthz says so, metrics stay scrapeable
-            pass
-        yield events
+            return
+        buckets = [(str(bound), sum(1 for s in samples if s <= bound)) for bound in LATENCY_BUCKETS]
+        buckets.append(("+Inf", len(samples)))
+        latency.add_metric([], buckets, sum(samples))
+        yield from (events, effects, incidents, sla, latency)
+
+    def _queue_metrics(self) -> Any:
         depth = GaugeMetricFamily("vigie_queue_depth", "Jobs waiting per queue", labels=["queue"])
+        hits = CounterMetricFamily("vigie_rule_hits", "Rule hits flushed by the workers", labels=["rule"])
         try:
             for name, count in self.queue.depth().items():
                 depth.add_metric([name], count)
-            yield GaugeMetricFamily(
+            alive = GaugeMetricFamily(
                 "vigie_workers_alive", "Workers with a live heartbeat", value=self.queue.live_workers()
             )
-        except Exception:
-            pass
-        yield depth
+            for rule, counters in RedisStatsSink(self.queue.client).read().items():
+                hits.add_metric([rule], counters.hits)
+        except Exception:  # Redis is down: /healthz says so
+            return
+        yield from (depth, alive, hits)
 
 
 class Metrics:
@@ -165,4 +203,5 @@ def create_app(
     return app
 
 
+SLA_ACTIONS = ("sla.warned", "sla.missed", "sla.escalated")
 _KNOWN_PATHS = {"/v1/events", "/v1/events/batch", "/healthz", "/metrics", "/slack/events", "/openapi.json"}

@@ -26,6 +26,7 @@ from bot.moderation.policy import escalation, points_for, seconds_of
 from bot.moderation.texts import label, say
 from bot.moderation.views import appeal_card, case_line, case_text, case_view, effective_status, member_ref
 from bot.ports import CommandResult
+from bot.rulebook.stats import record_override
 from bot.store.modcases import ModCaseRepo
 from bot.store.models import ModCaseRow
 
@@ -252,6 +253,8 @@ def revoke(ctx: Context, args: Mapping[str, Any]) -> CommandResult:
         )
     note = read.text(args, "reason", required=False)
     _touch(ctx, row, "revoked", staff_id, note)
+    if row.rule:
+        record_override(row.rule)  # a human undid what a rule did: `vigie rules stats` shows it
     for pending in ModCaseRepo(ctx.unit).appeals_of(scope, row.number):
         if pending.status == "active":
             _touch(ctx, pending, "overturned", staff_id, None)
@@ -288,6 +291,8 @@ def decide_appeal(ctx: Context, args: Mapping[str, Any]) -> CommandResult:
     status = "upheld" if decision == "uphold" else "overturned"
     note = read.text(args, "note", required=False)
     _touch(ctx, sanction, status, staff_id, note)
+    if status == "overturned" and sanction.rule:
+        record_override(sanction.rule)
     for filed in pending:
         _touch(ctx, filed, status, staff_id, note)
     ctx.unit.audit(

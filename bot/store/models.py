@@ -20,6 +20,7 @@ class EventRow(Base):
         Index("ix_events_status_enqueued", "status", "enqueued_at"),
         Index("ix_events_conversation", "conversation_key", "created_at"),
         Index("ix_events_received_at", "received_at"),
+        Index("ix_events_processed_at", "processed_at"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)

@@ -246,6 +246,9 @@ def test_health_metrics_and_openapi(server: tuple[str, Store, JobQueue]) -> None
     metrics = httpx.get(base + "/metrics").text
     assert 'vigie_events{status="queued"} 1.0' in metrics
     assert 'vigie_events_ingested_total{result="stored"} 1.0' in metrics
+    assert "vigie_processing_seconds_bucket" in metrics
+    assert "# TYPE vigie_crisis_incidents gauge" in metrics
+    assert "# TYPE vigie_effects gauge" in metrics
     schema = httpx.get(base + "/openapi.json").json()
     assert "/v1/events" in schema["paths"]
     assert schema["components"]["schemas"]["Event"]["properties"]["kind"]["enum"] == [

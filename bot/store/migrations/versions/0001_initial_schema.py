@@ -221,6 +221,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_events_author_id"), ["author_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_case_id"), ["case_id"], unique=False)
         batch_op.create_index("ix_events_conversation", ["conversation_key", "created_at"], unique=False)
+        batch_op.create_index("ix_events_processed_at", ["processed_at"], unique=False)
         batch_op.create_index("ix_events_received_at", ["received_at"], unique=False)
         batch_op.create_index("ix_events_status_enqueued", ["status", "enqueued_at"], unique=False)
 
@@ -325,6 +326,7 @@ def downgrade() -> None:
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index("ix_events_status_enqueued")
         batch_op.drop_index("ix_events_received_at")
+        batch_op.drop_index("ix_events_processed_at")
         batch_op.drop_index("ix_events_conversation")
         batch_op.drop_index(batch_op.f("ix_events_case_id"))
         batch_op.drop_index(batch_op.f("ix_events_author_id"))
