@@ -8,7 +8,7 @@ window is a local write, for Slack and Discord it is one HTTP round trip (Discor
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.events import Action, Effect, utcnow
@@ -30,13 +30,18 @@ class EffectsDeferred(Exception):
         self.keys = keys
 
 
-def apply_effects(runtime: Runtime, effects: Sequence[Effect], worker: str) -> dict[str, str]:
+def apply_effects(
+    runtime: Runtime, effects: Sequence[Effect], worker: str, claims: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Apply what is not applied yet; return key → outcome (applied, done, failed, busy, deferred).
-    Raises EffectsDeferred when a platform asked to wait, after trying every other effect."""
+    Raises EffectsDeferred when a platform asked to wait, after trying every other effect.
+    `claims`: the outcome of `EffectRepo.claim` when the caller already claimed them in its own
+    transaction (the pipeline does, in the one that records them)."""
     if not effects:
         return {}
-    with runtime.store.unit() as unit:
-        claims = unit.effects.claim(effects, worker, alive=runtime.queue.worker_alive)
+    if claims is None:
+        with runtime.store.unit() as unit:
+            claims = unit.effects.claim(effects, worker, alive=runtime.queue.worker_alive)
     outcomes: dict[str, str] = {}
     deferred: list[str] = []
     wait = 0.0
@@ -105,7 +110,8 @@ def execute(runtime: Runtime, effect: Effect) -> dict[str, Any]:
         return {"updated": ref.message_id}
     if effect.kind == "moderate":
         return moderate(runtime, effect)
-    if effect.kind == "deliver_reply":
+    if effect.kind in ("deliver_reply", "survey"):
+        # A survey question reaches the customer exactly as an approved reply does.
         with runtime.store.unit() as unit:
             event = unit.events.get_event(str(params["event_id"]))
         if event is None:
@@ -181,6 +187,10 @@ def _after_success(runtime: Runtime, unit: Any, effect: Effect, result: dict[str
         from bot.casework.wiring import on_reply_delivered
 
         on_reply_delivered(runtime, unit, effect, str(result.get("platform_id", "")))
+    elif effect.kind == "survey":
+        from bot.casework.survey_flow import survey_sent
+
+        survey_sent(unit, effect, utcnow())
 
 
 def _after_failure(runtime: Runtime, unit: Any, effect: Effect, error: str) -> None:

@@ -180,6 +180,7 @@ EffectKind = Literal[
     "open_case",  # open or attach to an after-sales case
     "signal",  # record a crisis signal
     "deliver_reply",  # send an approved reply back to the customer
+    "survey",  # ask the customer of a resolved case for a 1–5 satisfaction rating
     "page",  # notify someone of a crisis or SLA breach
 ]
 

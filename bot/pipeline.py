@@ -35,8 +35,13 @@ def evaluate(runtime: Runtime, unit: Unit, event: Event) -> Verdict:
 
 
 def route(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseView | None:
+    from bot.casework.survey_flow import record_answer
     from bot.routing import attach_case
 
+    # A rating answering a resolved case's survey belongs to that case's KPI, not to its
+    # conversation: routing it would reopen the case (or open a new one).
+    if record_answer(unit, runtime.workspace, event, utcnow()) is not None:
+        return None
     return attach_case(runtime, unit, event, verdict)
 
 
@@ -82,8 +87,10 @@ def process_event(runtime: Runtime, event_id: str, worker: str) -> str:
             recorded = record_automod(unit, event, utcnow(), config=runtime.workspace.moderation)
             if recorded is not None:
                 effects.extend(recorded.escalations)
-        unit.effects.record(effects)
-    apply_effects(runtime, effects, worker)
+        # Recorded and claimed in this same transaction: one write (and, on SQLite, one wait for
+        # the write lock) fewer per event than recording here and claiming in apply_effects.
+        claims = unit.effects.claim(effects, worker, alive=runtime.queue.worker_alive) if effects else {}
+    apply_effects(runtime, effects, worker, claims=claims)
     # Every event feeds spike detection (volume and negative share), outside the store transaction
     # (SQLite's write lock); observed once per event even when the job runs again.
     observe_event(runtime, event, verdict)

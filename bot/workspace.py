@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from bot.casework.survey import SurveyConfig
 from bot.durations import parse_duration
 from bot.moderation.config import ModerationConfig
 
@@ -157,6 +158,10 @@ class Workspace(Strict):
     )
     moderation: ModerationConfig = Field(
         default_factory=ModerationConfig, description="Warning points, expiry and escalation thresholds."
+    )
+    survey: SurveyConfig = Field(
+        default_factory=SurveyConfig,
+        description="The 1–5 satisfaction question sent when a case is resolved.",
     )
     # Feature sections validated by their own models (bot/reports/…), which import this module:
     # kept as mappings here and checked in `_sections`, so a bad value still stops start-up.
@@ -349,4 +354,13 @@ approval:
 
 # Per-source webhook settings: secret overrides VIGIE_WEBHOOK__SECRET; reply_url receives approved replies.
 sources: {}
+
+# Satisfaction survey: when a case is resolved, the customer is asked once (per case, ever) for a
+# 1–5 rating in their language, where they wrote from; answers count in the satisfaction KPI.
+# survey:
+#   enabled: true
+#   answer_within: 7d    # a rating received later is an ordinary message
+#   question:
+#     fr: "Êtes-vous satisfait·e de notre aide ? Répondez de 1 (pas du tout) à 5 (tout à fait)."
+#     en: "How satisfied are you with our help? Reply from 1 (not at all) to 5 (very satisfied)."
 """

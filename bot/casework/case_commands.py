@@ -24,6 +24,7 @@ from bot.casework.messages import say, word
 from bot.casework.permissions import require, require_team
 from bot.casework.routing import auto_assign, open_case, reoffer, reprice
 from bot.casework.states import CASE_STATUSES, CaseMove, TransitionRefused, case_next
+from bot.casework.survey_flow import survey_effects
 from bot.casework.timers import recipients
 from bot.ports import CommandResult
 from bot.store.cases import UNRESOLVED, CaseRepo, EventLookup
@@ -250,6 +251,7 @@ def resolve(
     audit(unit, actor, "case.resolved", case, now, **{"from": before, "to": case.status})
     if before == "open" and case.assignee:
         reoffer(unit, config, out, case.team, now)
+    out.effects += survey_effects(unit, config, case)
     return _done(unit, config, out, case, say("resolved", config.lang, id=case.id))
 
 

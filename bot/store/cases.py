@@ -40,6 +40,21 @@ class CaseRepo:
         )
         return self.session.scalars(query).first()
 
+    def mark_survey_sent(self, case_id: int, at: datetime) -> bool:
+        """Record when the case's survey reached the customer; a conditional UPDATE, so a retried
+        delivery keeps the first time (the answer window counts from it). False: already recorded."""
+        statement = (
+            update(CaseRow)
+            .where(CaseRow.id == case_id, CaseRow.survey_sent_at.is_(None))
+            .values(survey_sent_at=at)
+            .execution_options(synchronize_session=False)
+        )
+        won = bool(getattr(self.session.execute(statement), "rowcount", 0) == 1)
+        case = self.session.get(CaseRow, case_id)
+        if case is not None:
+            self.session.refresh(case)
+        return won
+
     def list(
         self,
         *,
@@ -142,6 +157,40 @@ class EventLookup:
         row = self.session.get(EventRow, event_id)
         if row is not None:
             row.case_id = case_id
+
+    def record_survey_answer(
+        self, event_id: str, case_id: int, rating: int, *, conversation_key: str, since: datetime
+    ) -> list[str] | None:
+        """Make the event the answer to the case's survey: `metadata.survey_case` and `rating` in its
+        payload are what the satisfaction KPI reads. The customer's latest answer is their rating:
+        earlier answers to the same survey in the conversation (created since `since`) stop counting
+        and their ids are returned; None, and nothing changed, when a later answer already counts
+        (events processed out of order) or the event is not stored."""
+        row = self.session.get(EventRow, event_id)
+        if row is None:
+            return None
+        query = select(EventRow).where(
+            EventRow.conversation_key == conversation_key,
+            EventRow.created_at >= since,
+            EventRow.id != event_id,
+        )
+        answers = [e for e in self.session.scalars(query) if _survey_case(e) == case_id]
+        if any(_aware(e.created_at) > _aware(row.created_at) for e in answers):
+            return None
+        for other in answers:
+            payload = dict(other.payload or {})
+            metadata = dict(payload.get("metadata") or {})
+            metadata.pop("survey_case", None)
+            # New dicts, not in-place changes: the JSON column only notices assignment.
+            other.payload = {**payload, "metadata": metadata, "rating": None}
+        payload = dict(row.payload or {})
+        metadata = {**(payload.get("metadata") or {}), "survey_case": case_id}
+        row.payload = {**payload, "metadata": metadata, "rating": rating}
+        return [e.id for e in answers]
+
+
+def _survey_case(row: EventRow) -> Any:
+    return ((row.payload or {}).get("metadata") or {}).get("survey_case")
 
 
 class PostedLookup:

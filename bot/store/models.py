@@ -129,6 +129,9 @@ class CaseRow(Base):
     # Round-robin picks the on-duty member whose last assignment is oldest; kept per case.
     assigned_at: Mapped[datetime | None] = mapped_column(default=None)
     opened_by: Mapped[str] = mapped_column(String(64), default="vigie")
+    # When the satisfaction survey reached the customer: it is sent once per case, and a rating
+    # received within `survey.answer_within` of this is its answer.
+    survey_sent_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class DraftRow(Base):

@@ -58,6 +58,7 @@ def upgrade() -> None:
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("assigned_at", bot.store.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("opened_by", sa.String(length=64), nullable=False),
+        sa.Column("survey_sent_at", bot.store.base.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cases")),
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
