@@ -125,14 +125,20 @@ def _mask_url(value: SecretStr | None) -> str | None:
     """Keep scheme, host and database of a URL, hide its password."""
     if value is None:
         return None
-    from urllib.parse import urlsplit, urlunsplit
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
     raw = value.get_secret_value()
     parts = urlsplit(raw)
     if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":**********@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return raw
+        parts = parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":**********@"))
+    if parts.query:
+        # libpq and redis-py also take the password as a query parameter (?password=…).
+        pairs = [
+            (key, "**********" if "pass" in key.lower() or "secret" in key.lower() else item)
+            for key, item in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        parts = parts._replace(query=urlencode(pairs, safe="*"))
+    return urlunsplit(parts)
 
 
 class SettingsError(Exception):

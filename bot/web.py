@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
@@ -171,8 +171,18 @@ def create_app(
             status_code=422,
         )
 
-    @app.get("/healthz", tags=["ops"], summary="Store, Redis and workers")
-    async def healthz() -> JSONResponse:
+    health_doc = {"content": {"application/json": {"schema": {"type": "object"}}}}
+
+    @app.get(
+        "/healthz",
+        tags=["ops"],
+        summary="Store, Redis and workers",
+        responses={
+            200: {"description": "Healthy"} | health_doc,
+            503: {"description": "Degraded"} | health_doc,
+        },
+    )
+    def healthz() -> JSONResponse:  # blocking checks: FastAPI runs it in its thread pool
         problems = [p for p in (store.ping(), ping(queue.client)) if p]
         detail: dict[str, Any] = {}
         if not problems:
@@ -186,7 +196,13 @@ def create_app(
             {"status": status, "problems": problems, **detail}, status_code=200 if not problems else 503
         )
 
-    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,  # documents text/plain, not FastAPI's default JSON
+        responses={200: {"description": "Prometheus text exposition format"}},
+    )
     async def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

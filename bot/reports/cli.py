@@ -341,11 +341,17 @@ def forget_command(
         if not match:
             raise Refused(f"--author must look like SOURCE:ID (e.g. google-reviews:u-19), got {author!r}", 2)
         source, author_id = match.group("source"), match.group("id")
-        if not yes and not typer.confirm(
-            f"Erase every trace of {source}:{author_id}? This cannot be undone."
-        ):
-            raise Refused("nothing erased", 1)
-        with _context() as (settings, store, _workspace):
+        with _context() as (settings, store, workspace):
+            # Erasure is an admin action (README "Who can do what"), checked like every other door.
+            found = workspace.staff_by_identity("cli", actor)
+            if found is None:
+                raise Refused(f"--as {actor[:64]!r} is not staff in vigie.yaml: nothing erased", 1)
+            if "admin" not in found[1].roles:
+                raise Refused(f"only an admin may erase a person's data, not {found[0]}: nothing erased", 1)
+            if not yes and not typer.confirm(
+                f"Erase every trace of {source}:{author_id}? This cannot be undone."
+            ):
+                raise Refused("nothing erased", 1)
             from bot.store.privacy import forget
 
             counts = forget(

@@ -75,6 +75,8 @@ class RulebookHolder:
                 errors = run_inline_tests(candidate)[1] if self.run_tests else []
             except RulebookError as exc:
                 candidate, errors = None, exc.errors
+            except Exception as exc:  # a loader bug must not stop the bot: keep the last good rulebook
+                candidate, errors = None, [RuleError(str(self.path), 1, 1, None, f"cannot load: {exc!r}")]
             if errors or candidate is None:
                 self.last_errors = errors
                 log.error(

@@ -76,7 +76,18 @@ class ParsedFile:
 
 class _Loader(yaml.SafeLoader):
     """YAML 1.2 booleans: only true/false. YAML 1.1 also reads `on`, `off`, `yes`, `no`, `y`, `n`
-    as booleans, so a rule `id: off` or a word list `words: [no]` would silently change meaning."""
+    as booleans, so a rule `id: off` or a word list `words: [no]` would silently change meaning.
+    Aliases (`*name`) are refused: rule files do not need them, and nested aliases expand
+    exponentially (a 300-byte file could keep the loader busy for minutes)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in rule files", event.start_mark
+            )
+        node: yaml.Node | None = super().compose_node(parent, index)
+        return node
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -131,8 +142,9 @@ def parse_file(path: Path, errors: list[RuleError]) -> ParsedFile | None:
         errors.append(RuleError(str(path), 1, 1, None, f"cannot read: {exc}"))
         return None
     parsed = ParsedFile(path=path, text=text, data=None)
-    loader = _Loader(text)
+    loader: _Loader | None = None
     try:
+        loader = _Loader(text)  # inside the try: the reader refuses NUL, BEL, U+FFFE… with a mark
         node = loader.get_single_node()
         data = _Builder(loader, parsed, errors).build(node, ()) if node is not None else {}
     except yaml.MarkedYAMLError as exc:
@@ -143,8 +155,12 @@ def parse_file(path: Path, errors: list[RuleError]) -> ParsedFile | None:
     except yaml.YAMLError as exc:
         errors.append(RuleError(str(path), 1, 1, None, f"invalid YAML: {exc}"))
         return None
+    except RecursionError:
+        errors.append(RuleError(str(path), 1, 1, None, "invalid YAML: nested too deeply"))
+        return None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     parsed.data = data
     for loc, message in parsed.duplicates:
         errors.append(parsed.error(loc, message, at_key=True))

@@ -13,7 +13,6 @@ for 100 terms as for 10,000, which a loop of regexes cannot do.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
@@ -131,8 +130,10 @@ def _scan_automaton(
 
 
 @cache
-def _stretch_regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
+def _stretch_regex(pattern: str) -> Any:
+    # RE2, not `re`: patterns like c+o+n{3,}a+r+d+ backtrack quadratically in `re` over a long
+    # run of the same letters (a crafted 40k-character comment held a worker for seconds).
+    return re2.compile(pattern)
 
 
 def _really_stretched(pattern: str, unsqueezed: Callable[[], str] | None) -> bool:

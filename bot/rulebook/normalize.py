@@ -108,8 +108,16 @@ _TABLE = _CleanTable()
 _SPACES = re.compile(r"\s{2,}")
 
 
+# The ASCII characters the full cleaning changes beyond lower-casing: controls (dropped) and the
+# backtick (the confusables table reads it as an apostrophe). Text holding none takes the fast path.
+_ASCII_SLOW = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f`]")
+
+
 def clean(text: str) -> str:
-    lowered = text.lower() if text.isascii() else text.translate(_TABLE)
+    # ASCII fast path, unless the text holds one of the few ASCII characters cleaning changes (a
+    # control hidden in a word, "con\x01nard", is dropped like a zero-width character).
+    plain = text.isascii() and not _ASCII_SLOW.search(text)
+    lowered = text.lower() if plain else text.translate(_TABLE)
     if "  " in lowered or "\n" in lowered or "\t" in lowered or "\r" in lowered:
         lowered = _SPACES.sub(" ", lowered.replace("\n", " ").replace("\t", " ").replace("\r", " "))
     return lowered.strip()

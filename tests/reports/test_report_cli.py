@@ -22,6 +22,7 @@ channels: {inbox: {console: inbox}}
 teams:
   care: {channel: inbox, timezone: Europe/Paris}
 staff:
+  camille: {name: Camille, roles: [admin], teams: [care]}
   tom: {name: Tom, teams: [care]}
   samir: {name: Samir, teams: [care]}
 """
@@ -159,9 +160,11 @@ def test_forget_says_what_it_removed(app: typer.Typer, env: Path) -> None:
     code, out, _ = run(app, "forget", "--author", "google-reviews:g-77", "--yes", "--as", "camille", "--json")
     assert code == 0 and json.loads(out)["events"] == 2
     assert (env / "data" / "privacy-salt").exists()
-    code, out, _ = run(app, "forget", "--author", "google-reviews:g-77", "--yes")
+    code, out, _ = run(app, "forget", "--author", "google-reviews:g-77", "--yes", "--as", "camille")
     assert code == 0 and out.strip() == "nothing stored for google-reviews:g-77"
-    result = CliRunner().invoke(app, ["forget", "--author", "instagram:x"], input="n\n")
+    code, _out, err = run(app, "forget", "--author", "google-reviews:g-77", "--yes", "--as", "tom")
+    assert code != 0 and "admin" in err
+    result = CliRunner().invoke(app, ["forget", "--author", "instagram:x", "--as", "camille"], input="n\n")
     assert result.exit_code == 1
 
 

@@ -229,11 +229,16 @@ def test_get_event_shows_status_and_requires_signature(server: tuple[str, Store,
     base, _store, _queue = server
     created = post(base, json.dumps(event()).encode()).json()
     assert httpx.get(f"{base}/v1/events/{created['id']}").status_code == 401
-    response = httpx.get(f"{base}/v1/events/{created['id']}", headers=signed_headers(SECRET, b""))
+    path = f"/v1/events/{created['id']}"
+    response = httpx.get(base + path, headers=signed_headers(SECRET, f"GET {path}".encode()))
     assert response.status_code == 200
     assert response.json()["status"] == "queued"
     assert response.json()["effects"] == []
-    missing = httpx.get(f"{base}/v1/events/ev-nope", headers=signed_headers(SECRET, b""))
+    missing = httpx.get(
+        f"{base}/v1/events/ev-nope", headers=signed_headers(SECRET, b"GET /v1/events/ev-nope")
+    )
+    other = httpx.get(f"{base}/v1/events/ev-nope", headers=signed_headers(SECRET, f"GET {path}".encode()))
+    assert other.status_code == 401  # a read signature is bound to its path
     assert missing.status_code == 404
 
 

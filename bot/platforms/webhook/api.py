@@ -5,9 +5,13 @@ Order of checks, cheapest and safest first: size (413) → media type (415) → 
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -72,6 +76,53 @@ class RateLimiter:
         return count <= self.per_minute
 
 
+class IngestBatcher:
+    """Single events posted concurrently are stored together: one transaction and one Redis round
+    trip for all the requests that arrived while the previous write was running, on one writer
+    thread, so the event loop keeps reading requests meanwhile. No added delay: an idle server
+    writes a lone event at once. Each request is answered once its own row is committed."""
+
+    def __init__(self, ingest_many: Callable[[list[Event]], list[IngestResult]], max_batch: int) -> None:
+        self.ingest_many = ingest_many
+        self.max_batch = max_batch
+        self.pending: list[tuple[Event, asyncio.Future[IngestResult]]] = []
+        self.draining = False
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-ingest")
+
+    async def run(self, events: Sequence[Event]) -> list[IngestResult]:
+        """A whole batch request, on the same writer thread (the event loop stays free)."""
+        return await asyncio.get_running_loop().run_in_executor(self.writer, self.ingest_many, list(events))
+
+    async def submit(self, event: Event) -> IngestResult:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[IngestResult] = loop.create_future()
+        self.pending.append((event, future))
+        if not self.draining:
+            self.draining = True
+            loop.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while self.pending:
+                batch, self.pending = self.pending[: self.max_batch], self.pending[self.max_batch :]
+                try:
+                    results = await loop.run_in_executor(
+                        self.writer, self.ingest_many, [event for event, _ in batch]
+                    )
+                except Exception as error:  # the store is down: every request of the batch fails
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self.draining = False
+
+
 class WebhookApi:
     def __init__(
         self,
@@ -91,6 +142,7 @@ class WebhookApi:
         self.tolerance = tolerance
         self.max_body = max_body
         self.limiter = RateLimiter(rate_per_minute)
+        self.batcher = IngestBatcher(ingest_many, MAX_BATCH)
 
     def secret_for(self, source: str | None) -> str | None:
         if source:
@@ -134,11 +186,15 @@ class WebhookApi:
             )
         except SignatureError as error:
             raise ApiError(401, "bad_signature", str(error), field=_header_of(str(error))) from None
+        except OverflowError:  # a timestamp of hundreds of digits cannot be compared with the clock
+            raise ApiError(
+                401, "bad_signature", f"{TIMESTAMP_HEADER} must be Unix seconds", field=TIMESTAMP_HEADER
+            ) from None
 
     @staticmethod
     def parse_json(body: bytes) -> Any:
         try:
-            return json.loads(body)
+            return json.loads(body, parse_float=_finite_float, parse_constant=_no_constant)
         except UnicodeDecodeError:
             raise ApiError(400, "malformed", "body is not UTF-8", field="(body)") from None
         except json.JSONDecodeError as error:
@@ -150,6 +206,8 @@ class WebhookApi:
             ) from None
         except RecursionError:
             raise ApiError(400, "malformed", "JSON nested too deeply", field="(body)") from None
+        except ValueError as error:  # NaN, Infinity, 1e999, integers over Python's 4300 digits
+            raise ApiError(400, "malformed", f"invalid JSON: {str(error)[:120]}", field="(body)") from None
 
     def claimed_source(self, request: Request, body: bytes) -> str | None:
         header = request.headers.get(SOURCE_HEADER)
@@ -183,7 +241,7 @@ class WebhookApi:
             raise ApiError(
                 422, "invalid", errors[0]["message"], field=errors[0]["field"], errors=errors
             ) from None
-        result: IngestResult = self.ingest_many([event])[0]
+        result = await self.batcher.submit(event)
         return JSONResponse({"id": result.id, "duplicate": result.duplicate}, status_code=202)
 
     async def post_batch(self, request: Request) -> JSONResponse:
@@ -225,7 +283,7 @@ class WebhookApi:
                 }
                 continue
             valid.append((index, event))
-        ingested = self.ingest_many([event for _, event in valid]) if valid else []
+        ingested = await self.batcher.run([event for _, event in valid]) if valid else []
         for (index, _event), result in zip(valid, ingested, strict=True):
             results[index] = {
                 "index": index,
@@ -242,7 +300,9 @@ class WebhookApi:
         return JSONResponse({**summary, "results": results}, status_code=status)
 
     async def get_event(self, request: Request, event_id: str) -> JSONResponse:
-        self.authenticate(request, b"", request.headers.get(SOURCE_HEADER))
+        # A read has no body: the signature covers "GET <path>", so a captured signature cannot read
+        # another event within its 5-minute window.
+        self.authenticate(request, f"GET {request.url.path}".encode(), request.headers.get(SOURCE_HEADER))
         with self.store.unit() as unit:
             row = unit.events.get(event_id)
             if row is None:
@@ -273,8 +333,23 @@ class WebhookApi:
             )
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
 def _header_of(message: str) -> str:
     return TIMESTAMP_HEADER if TIMESTAMP_HEADER in message else SIGNATURE_HEADER
+
+
+def _json_of(component: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}}
 
 
 def _event_body_schema() -> dict[str, Any]:
@@ -325,7 +400,24 @@ def router(api: WebhookApi) -> APIRouter:
     @routes.post(
         "/events/batch",
         status_code=202,
-        responses={202: {"description": "Per-item results"}, **error_responses},
+        responses={
+            **error_responses,
+            202: {"description": "Per-item results", "content": _json_of("BatchResults")},
+            # Every item invalid: the per-item results, with 422; a body that is no batch: an Error.
+            422: {
+                "description": "No valid event",
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "anyOf": [
+                                {"$ref": "#/components/schemas/BatchResults"},
+                                {"$ref": "#/components/schemas/Error"},
+                            ]
+                        }
+                    }
+                },
+            },
+        },
         openapi_extra={
             "requestBody": {
                 "required": True,
@@ -378,6 +470,30 @@ def openapi_components() -> dict[str, Any]:
             "type": "object",
             "required": ["id", "duplicate"],
             "properties": {"id": {"type": "string"}, "duplicate": {"type": "boolean"}},
+        },
+        "BatchResults": {
+            "type": "object",
+            "required": ["stored", "duplicate", "invalid", "results"],
+            "properties": {
+                "stored": {"type": "integer"},
+                "duplicate": {"type": "integer"},
+                "invalid": {"type": "integer"},
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["index", "status"],
+                        "properties": {
+                            "index": {"type": "integer"},
+                            "status": {"enum": ["stored", "duplicate", "invalid"]},
+                            "id": {"type": "string"},
+                            "duplicate": {"type": "boolean"},
+                            "field": {"type": "string"},
+                            "errors": {"type": "array", "items": {"type": "object"}},
+                        },
+                    },
+                },
+            },
         },
         "Error": {
             "type": "object",
