@@ -45,7 +45,7 @@ class Dispatcher:
             return self.report(command)
         from bot.casework.wiring import desk_for
 
-        return desk_for(self.runtime).dispatch(command)
+        return desk_for(self.runtime).dispatch(with_platform(command))
 
     def staff(self, command: StaffCommand) -> tuple[str, Any] | None:
         return self.runtime.workspace.staff_by_identity(command.door, command.actor)
@@ -159,6 +159,19 @@ class Dispatcher:
         lang = str(command.args.get("lang") or self.runtime.workspace.language)
         summary = output.summary.get(lang, output.summary[self.runtime.workspace.language])  # type: ignore[call-overload]
         return CommandResult(ok=True, message=summary, data={"period": period})
+
+
+def with_platform(command: StaffCommand) -> StaffCommand:
+    """A thread location from Slack or Discord is on that door's platform: the desk finds the case
+    by (platform, channel, thread), and the adapters send only the channel and thread."""
+    args = command.args
+    if (
+        command.door in ("slack", "discord")
+        and "platform" not in args
+        and ("thread_ts" in args or "thread_id" in args)
+    ):
+        return command.model_copy(update={"args": {**args, "platform": command.door}})
+    return command
 
 
 def moderation_verbs() -> frozenset[str]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 from rq import Queue, Retry, SimpleWorker
-from rq.exceptions import DuplicateJobError, NoSuchJobError
+from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError, StopRequested
 from rq.job import Job, JobStatus
 
 log = logging.getLogger("vigie.queue")
@@ -47,6 +47,11 @@ HEARTBEAT_TTL = 8
 SCHEDULER_GRACE = 10.0
 # RQ maintenance (registry cleanup): every minute instead of ten.
 MAINTENANCE_INTERVAL = 60
+# The sweeper lists the events queue to find jobs marked queued that are not in it (lost while Redis
+# restarted); a deeper backlog is being worked anyway, and listing it every sweep would cost more.
+LOST_JOB_CHECK_DEPTH = 10_000
+# RQ refreshes a worker's registration (TTL worker_ttl + 60 s) twice per job; once a second is enough.
+WORKER_HEARTBEAT_MIN_INTERVAL = 1.0
 
 
 def _job_safe(text: str) -> str:
@@ -180,7 +185,9 @@ class JobQueue:
             job = Job.fetch(job_id, connection=self.client)
         except NoSuchJobError:
             return
-        job.cancel()
+        # Two workers rescheduling the same timer at once: the other one cancelled it first.
+        with contextlib.suppress(InvalidJobOperation):
+            job.cancel()
         job.delete()
 
     def job_state(self, job_id: str) -> tuple[str, str | None] | None:
@@ -220,6 +227,12 @@ class JobQueue:
             "failed": self.events.failed_job_registry.count + self.effects.failed_job_registry.count,
         }
 
+    def waiting_event_jobs(self) -> set[str] | None:
+        """Ids of the jobs waiting in the events queue; None when it is too deep to list."""
+        if self.events.count > LOST_JOB_CHECK_DEPTH:
+            return None
+        return set(self.events.get_job_ids())
+
     def worker_alive(self, worker_name: str | None) -> bool:
         return bool(worker_name) and bool(self.client.exists(f"vigie:worker:{worker_name}"))
 
@@ -231,9 +244,46 @@ class VigieWorker(SimpleWorker):
     """RQ's in-process worker (no fork per job: 4× the throughput of the forking Worker here) with a
     liveness key refreshed by a thread, so a SIGKILLed worker's job is recognised within seconds."""
 
+    # RQ's dequeue wait backs off up to 60 s while Redis is unreachable; 5 s keeps a worker from
+    # idling long after a Redis restart.
+    max_connection_wait_time = 5.0
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._alive = threading.Event()
+        self.signalled = False  # SIGTERM/SIGINT: stop for good (RQ's own flag misses an idle stop)
+        self.running: Job | None = None  # the job being executed, left set if it was interrupted
+
+    def request_stop(self, signum: Any, frame: Any) -> None:
+        self.signalled = True
+        super().request_stop(signum, frame)  # type: ignore[no-untyped-call]
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        self.running = job
+        super().execute_job(job, queue)
+        self.running = None
+
+    # RQ 3.0 makes ~21 Redis round trips per job; 7 of them refresh the worker's own registration
+    # (its TTL is worker_ttl + 60 s) and mark it idle twice in a row. Under load every round trip
+    # waits for a time slice: at most one such refresh a second, sent as one pipeline, is plenty.
+    def heartbeat(self, timeout: int | None = None, pipeline: Any | None = None) -> None:
+        if pipeline is not None:
+            super().heartbeat(timeout, pipeline=pipeline)
+            return
+        if (
+            timeout is None
+            and self.last_heartbeat is not None
+            and (now_utc() - self.last_heartbeat).total_seconds() < WORKER_HEARTBEAT_MIN_INTERVAL
+        ):
+            return
+        with self.connection.pipeline(transaction=False) as batch:
+            super().heartbeat(timeout, pipeline=batch)
+            batch.execute()
+
+    def set_state(self, state: str, pipeline: Any | None = None) -> None:
+        if pipeline is None and state == self._state:
+            return  # already recorded (RQ sets `idle` after a job and again before dequeuing)
+        super().set_state(state, pipeline=pipeline)
 
     def _beat(self) -> None:
         key = f"vigie:worker:{self.name}"
@@ -266,18 +316,50 @@ def run_worker(
     with_scheduler: bool = True,
     on_idle: Callable[[], None] | None = None,
 ) -> bool:
-    """Run one worker on all Vigie queues until stopped (or, with `burst`, until they are empty)."""
+    """Run one worker on all Vigie queues until stopped (or, with `burst`, until they are empty).
+    RQ's loop quits on a Redis error met outside its dequeue wait (finishing a job while Redis
+    restarts): the loop is started again once Redis answers, so the process never idles for good."""
     queues = [Queue(name, connection=client) for name in QUEUES]
-    worker = VigieWorker(
-        queues,
-        connection=client,
-        name=worker_name(),
-        maintenance_interval=MAINTENANCE_INTERVAL,
-        worker_ttl=60,
-    )
-    return bool(
-        worker.work(burst=burst, with_scheduler=with_scheduler, logging_level="WARNING", max_idle_time=None)
-    )
+    worked = False
+    while True:
+        worker = VigieWorker(
+            queues,
+            connection=client,
+            name=worker_name(),
+            maintenance_interval=MAINTENANCE_INTERVAL,
+            worker_ttl=60,
+        )
+        try:
+            if worker.work(
+                burst=burst, with_scheduler=with_scheduler, logging_level="WARNING", max_idle_time=None
+            ):
+                worked = True
+        except redis.RedisError as error:  # RQ's teardown could not reach Redis either
+            log.warning("worker %s: %s", worker.name, error)
+        if burst or worker.signalled or not _recover_from_redis_loss(worker):
+            return worked
+        log.warning("worker %s: Redis is back, working again", worker.name)
+
+
+def _recover_from_redis_loss(worker: VigieWorker) -> bool:
+    """Wait for Redis; mark the job that was cut short failed (the sweeper runs its event again, the
+    effect claims make that harmless) and retire the registration and pubsub thread, so the same
+    name can register again. False when the process was asked to stop meanwhile."""
+    try:
+        time.sleep(1.0)  # whatever made RQ quit, a restart loop must not spin
+        while not worker.signalled:
+            try:
+                job = worker.running
+                if job is not None and worker.connection.hget(job.key, "status") in (b"queued", b"started"):
+                    job.set_status(JobStatus.FAILED)
+                worker.register_death()  # type: ignore[no-untyped-call]
+                worker.unsubscribe()  # type: ignore[no-untyped-call]  # its pubsub thread, too
+                return True
+            except redis.RedisError:
+                time.sleep(0.5)
+    except StopRequested:  # SIGTERM while waiting: RQ's handler raises it when no job runs
+        pass
+    return False
 
 
 def wait_for_redis(client: redis.Redis, timeout: float) -> bool:

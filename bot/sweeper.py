@@ -32,20 +32,27 @@ def sweep(store: Store, queue: JobQueue) -> dict[str, int]:
         with store.unit() as unit:
             unit.events.mark_queued(unqueued)
         done["enqueued"] = len(unqueued)
+    waiting: set[str] | None = queue.waiting_event_jobs() if stale else None
     for event_id, attempt in stale:
-        state = queue.job_state(JobQueue.event_job_id(event_id, attempt))
+        job_id = JobQueue.event_job_id(event_id, attempt)
+        state = queue.job_state(job_id)
         if state is not None:
             status, worker = state
-            if status in ("queued", "scheduled", "deferred"):
+            # "queued" but not in the queue: popped by a worker that lost Redis before starting it.
+            if status == "queued" and (waiting is None or job_id in waiting):
+                continue
+            if status in ("scheduled", "deferred"):
                 continue
             if status == "started" and queue.worker_alive(worker):
                 continue
             if status == "finished":
                 continue  # finished but the event is not processed: the job decided so (deferred)
         next_attempt = attempt + 1
-        queue.enqueue_events([(event_id, next_attempt)])
+        # Store first: marked after the enqueue, a job that finished in between would be undone
+        # (processed → queued, for good). If the enqueue fails, the next sweep finds no job.
         with store.unit() as unit:
             unit.events.mark_requeued(event_id, next_attempt)
+        queue.enqueue_events([(event_id, next_attempt)])
         done["requeued"] += 1
         log.warning("re-enqueued %s (attempt %d, job state %s)", event_id, next_attempt, state)
     return done

@@ -40,6 +40,10 @@ class Unit:
         self.session.flush()
 
 
+# /healthz's store probe waits this long for SQLite's write lock before calling the store locked.
+PING_LOCK_WAIT_MS = 1000
+
+
 class Store:
     """The store of one deployment: SQLite by default, PostgreSQL in production."""
 
@@ -52,12 +56,23 @@ class Store:
             yield Unit(session)
 
     def ping(self) -> str | None:
-        """None when the database answers, else the reason."""
+        """None when the database answers, else the reason. On SQLite a SELECT succeeds while another
+        connection holds the write lock (WAL) and every write waits out the 30 s busy timeout: the
+        probe takes the write lock itself, waiting at most PING_LOCK_WAIT_MS, and lets it go."""
         from sqlalchemy import text
 
         try:
             with self.db.engine.connect() as connection:
-                connection.execute(text("SELECT 1"))
+                if connection.dialect.name != "sqlite":
+                    connection.execute(text("SELECT 1"))
+                    return None
+                previous = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={PING_LOCK_WAIT_MS}")
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    connection.exec_driver_sql("ROLLBACK")
+                finally:
+                    connection.exec_driver_sql(f"PRAGMA busy_timeout={int(previous or 0)}")
             return None
         except Exception as error:  # any driver error means "unavailable" to /healthz
             return f"store: {error.__class__.__name__}: {str(error).splitlines()[0][:200]}"
