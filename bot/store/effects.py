@@ -170,5 +170,7 @@ class EffectRepo:
     ) -> None:
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = insert(table).values(rows).on_conflict_do_nothing(index_elements=conflict or ["key"])
-        self.session.execute(statement)
+        # Rows as parameters, not `.values(rows)`: the statement is then the same every time and
+        # SQLAlchemy compiles it once, instead of once per call (twice per event before).
+        statement = insert(table).on_conflict_do_nothing(index_elements=conflict or ["key"])
+        self.session.execute(statement, rows)

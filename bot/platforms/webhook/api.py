@@ -87,6 +87,7 @@ class IngestBatcher:
         self.max_batch = max_batch
         self.pending: list[tuple[Event, asyncio.Future[IngestResult]]] = []
         self.draining = False
+        self.drainer: asyncio.Task[None] | None = None
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigie-ingest")
 
     async def run(self, events: Sequence[Event]) -> list[IngestResult]:
@@ -99,7 +100,7 @@ class IngestBatcher:
         self.pending.append((event, future))
         if not self.draining:
             self.draining = True
-            loop.create_task(self._drain())
+            self.drainer = loop.create_task(self._drain())  # referenced: a bare task may be collected
         return await future
 
     async def _drain(self) -> None:
