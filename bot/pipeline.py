@@ -91,10 +91,10 @@ def process_event(runtime: Runtime, event_id: str, worker: str) -> str:
         # the write lock) fewer per event than recording here and claiming in apply_effects.
         claims = unit.effects.claim(effects, worker, alive=runtime.queue.worker_alive) if effects else {}
     apply_effects(runtime, effects, worker, claims=claims)
-    # Every event feeds spike detection (volume and negative share), outside the store transaction
-    # (SQLite's write lock); observed once per event even when the job runs again.
-    observe_event(runtime, event, verdict)
     if not already:
+        # Every event feeds spike detection (volume and negative share), outside the store
+        # transaction (SQLite's write lock); a marker in Redis keeps it once per event on re-runs.
+        observe_event(runtime, event, verdict)
         with runtime.store.unit() as unit:
             unit.events.mark_processed(event_id)
     return "already" if already else "processed"

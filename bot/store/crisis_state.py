@@ -18,9 +18,11 @@ LOCK_PREFIX = "vigie:crisis:lock:"
 # A scope idle for two weeks (the detector's `max_gap`) has nothing left worth remembering: after
 # such a silence the baseline would not be replayed anyway, so the key may expire and relearn.
 SCOPE_TTL = timedelta(days=15)
-# Re-runs of an event's job come within minutes (RQ retries) or hours (the sweeper): two days covers
-# both with room to spare, and bounds the markers to two days of traffic.
-SEEN_TTL = timedelta(days=2)
+# A marker only has to outlive the job attempts of one event between its observation and its
+# `processed` mark (RQ retries over ~6 minutes, rate-limit deferrals, the sweeper's re-enqueue); the
+# pipeline does not observe an event already processed. One hour covers that and bounds the markers
+# to an hour of traffic (two days of markers grew Redis by ~10k keys a minute at 50 ev/s).
+SEEN_TTL = timedelta(hours=1)
 # Optimistic retries: a conflict means another worker wrote the same scope meanwhile; bursts of a few
 # workers on one brand settle in a handful of rounds.
 MAX_ATTEMPTS = 100

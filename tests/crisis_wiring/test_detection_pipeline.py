@@ -110,4 +110,4 @@ def test_scope_state_and_event_markers_expire(make_runtime: Callable[..., Runtim
     scope_ttl = rt.redis.client.ttl(f"{SCOPE_PREFIX}brand:self")
     seen_ttl = rt.redis.client.ttl(f"{SEEN_PREFIX}{event.id}")
     assert 14 * 86400 < scope_ttl <= 15 * 86400
-    assert 0 < seen_ttl <= 2 * 86400
+    assert 0 < seen_ttl <= 3600
