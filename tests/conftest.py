@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from bot.store.unit import Store
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
@@ -81,3 +83,36 @@ def sqlite_url(tmp_path: Path) -> str:
     upgrade(engine)
     engine.dispose()
     return url
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    """A fresh store with every table from the models: its own PostgreSQL schema when
+    VIGIE_TEST_DATABASE_URL is set (dropped afterwards), else a SQLite file."""
+    import uuid
+
+    from bot.store.base import Base
+
+    url = os.environ.get("VIGIE_TEST_DATABASE_URL")
+    if url:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        admin = Store(url)
+        with admin.db.engine.begin() as connection:
+            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
+        separator = "&" if "?" in url else "?"
+        db = Store(f"{url}{separator}options=-csearch_path%3D{schema}")
+        Base.metadata.create_all(db.db.engine)
+        try:
+            yield db
+        finally:
+            db.dispose()
+            with admin.db.engine.begin() as connection:
+                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+            admin.dispose()
+        return
+    db = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    Base.metadata.create_all(db.db.engine)
+    try:
+        yield db
+    finally:
+        db.dispose()

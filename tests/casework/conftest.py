@@ -3,9 +3,7 @@ is set) and a harness around a real CaseDesk with a fake clock, scheduler, emitt
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,7 +16,6 @@ if str(ROOT) not in sys.path:  # `pytest` run without `python -m` does not put t
 from bot.casework.desk import CaseDesk  # noqa: E402
 from bot.casework.replies import load_replies  # noqa: E402
 from bot.events import Effect  # noqa: E402
-from bot.store.base import Base  # noqa: E402
 from bot.store.unit import Store  # noqa: E402
 from bot.workspace import Workspace  # noqa: E402
 from tests.casework.support import (  # noqa: E402
@@ -30,33 +27,6 @@ from tests.casework.support import (  # noqa: E402
     Harness,
     make_workspace,
 )
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    url = os.environ.get("VIGIE_TEST_DATABASE_URL")
-    if url:
-        schema = f"casework_{uuid.uuid4().hex[:10]}"
-        admin = Store(url)
-        with admin.db.engine.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        separator = "&" if "?" in url else "?"
-        db = Store(f"{url}{separator}options=-csearch_path%3D{schema}")
-        Base.metadata.create_all(db.db.engine)
-        try:
-            yield db
-        finally:
-            db.dispose()
-            with admin.db.engine.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-            admin.dispose()
-        return
-    db = Store(f"sqlite:///{tmp_path / 'casework.db'}")
-    Base.metadata.create_all(db.db.engine)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 @pytest.fixture

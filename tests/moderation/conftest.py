@@ -4,10 +4,7 @@ Discord-like events and slash commands."""
 
 from __future__ import annotations
 
-import os
 import sys
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,8 +16,6 @@ if str(ROOT) not in sys.path:  # `pytest` run without `python -m` does not put t
 
 from bot.events import Author, Event, JsonScalar, JsonValue  # noqa: E402
 from bot.ports import StaffCommand  # noqa: E402
-from bot.store.base import Base  # noqa: E402
-from bot.store.unit import Store  # noqa: E402
 from bot.workspace import Workspace  # noqa: E402
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -78,31 +73,6 @@ def command(verb: str, actor: str = MODERATOR, **args: JsonValue) -> StaffComman
     return StaffCommand(door="discord", actor=actor, verb=verb, args=merged)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    url = os.environ.get("VIGIE_TEST_DATABASE_URL")
-    if url:
-        schema = f"moderation_{uuid.uuid4().hex[:10]}"
-        admin = Store(url)
-        with admin.db.engine.begin() as connection:
-            connection.exec_driver_sql(f"CREATE SCHEMA {schema}")
-        separator = "&" if "?" in url else "?"
-        db = Store(f"{url}{separator}options=-csearch_path%3D{schema}")
-        Base.metadata.create_all(db.db.engine)
-        try:
-            yield db
-        finally:
-            db.dispose()
-            with admin.db.engine.begin() as connection:
-                connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-            admin.dispose()
-        return
-    db = Store(f"sqlite:///{tmp_path / 'moderation.db'}")
-    Base.metadata.create_all(db.db.engine)
-    try:
-        yield db
-    finally:
-        db.dispose()
 
 
 @pytest.fixture
