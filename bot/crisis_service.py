@@ -1,7 +1,8 @@
 """Crisis detection and escalation inside a running Vigie: the pure core (`bot/crisis`) wired to the
 store, Redis, the scheduler and the team channels.
 
-    observe_event(runtime, event, verdict)     every event, after its verdict (the pipeline's hook)
+    observe_events(runtime, [(event, verdict), …])  every event, after its verdict (the pipeline's
+                                               hook; observe_event for one)
     record_signal(runtime, effect)             the applier's `signal` effect (bot/crisis_link.py)
     handle_crisis_timer(runtime, task, args)   `crisis_advance`, `crisis_digest` (bot/timers.py)
     dispatch_crisis(runtime, command)          ack, resolve, silence, oncall from any door
@@ -308,38 +309,130 @@ def _engine(wiring: Wiring) -> SignalEngine:
     return engine
 
 
+# An event's marker holds its signals (JSON), prefixed with this once its incident decisions are made,
+# so a later run of its job makes none: decided again after an incident had opened, an event that came
+# before the incident would join it. Most events are decided when observed (nothing to decide, or a
+# negative event of a brand with no incident), the others once their decisions are made.
+DECIDED = "d"
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What observing one event gave: its signals (the stored ones when it was observed before),
+    whether this call counted it, and the incidents this call opened, joined or added it to."""
+
+    event_id: str
+    signals: tuple[Signal, ...] = ()
+    fresh: bool = False
+    incidents: tuple[str, ...] = ()
+
+
 def observe_event(runtime: Runtime, event: Event, verdict: Verdict) -> None:
-    """Feed one event to crisis detection, then open, join or add to its brand's incident. Every
-    event counts (volume and negative share need the quiet ones too). Safe to call again for the
-    same event: the Redis marker returns the signals of the first run without counting it twice,
-    and timeline entries are unique per incident."""
+    """Feed one event to crisis detection, then open, join or add to its brand's incident: the
+    one-event case of `observe_events`."""
+    observe_events(runtime, [(event, verdict)])
+
+
+def _related(facts: EventFacts, signals: Sequence[Signal] = ()) -> bool:
+    """Whether an event may open, join or add to an incident of its brand."""
+    return bool(signals) or facts.negative or facts.crisis_weight > 0 or "crisis" in facts.labels
+
+
+def observe_events(runtime: Runtime, items: Sequence[tuple[Event, Verdict]]) -> list[Observation]:
+    """Feed a batch of events to crisis detection, in order, then open, join or add to their brands'
+    incidents; one `Observation` per item, in order.
+
+    Every event counts (volume and negative share need the quiet ones too). The detector state,
+    signals and incidents are those of observing the items one by one in this order: the batch's
+    scope states are read once, folded through the detector event by event, and stored with every
+    event's marker in one compare-and-set (bot/store/crisis_state.py); then incident decisions are
+    made event by event, in order. Ordinary traffic (no signal, no live incident) costs two Redis
+    round trips per batch, and one SQL query when some events are negative or carry crisis weight;
+    a batch with decisions to make costs a third round trip, recording them.
+
+    Once per event, whoever calls: an event already observed (by an earlier run, another worker's
+    overlapping batch, or earlier in this batch) is not counted again and gets its stored signals;
+    an event whose decisions were made is not decided again, so calling again with the same batch
+    changes nothing. If a decision fails, the events decided so far are recorded, and calling again
+    with the batch decides the rest."""
     wiring = crisis_wiring(runtime)
-    if wiring is None:
-        return
-    detection = wiring.config.detection
-    facts = facts_from_verdict(event, verdict, negative_sentiment=detection.negative_sentiment)
+    if wiring is None or not items:
+        return [Observation(event.id) for event, _verdict in items]
     engine = _engine(wiring)
-
-    def compute(current: Mapping[str, str | None]) -> tuple[dict[str, str], str]:
-        states = {k: ScopeState.from_json(raw) if raw else ScopeState() for k, raw in current.items()}
-        signals, new = engine.observe(facts, states)
-        return {k: s.to_json() for k, s in new.items()}, json.dumps(
-            [s.model_dump(mode="json") for s in signals]
-        )
-
-    result, _fresh = CrisisStateStore(runtime.redis.client).observe_once(
-        event.id, engine.scopes(facts), compute
-    )
-    signals = [Signal.model_validate(item) for item in json.loads(result)]
-    related = bool(signals) or facts.negative or facts.crisis_weight > 0 or "crisis" in facts.labels
-    if not related:
-        return
-    home = engine.brand_scope(facts)
-    if not signals:
+    negative = wiring.config.detection.negative_sentiment
+    facts = [facts_from_verdict(event, verdict, negative_sentiment=negative) for event, verdict in items]
+    keyed = [(item.event_id, engine.scopes(item)) for item in facts]
+    homes = [engine.brand_scope(item) for item in facts]
+    first: dict[str, int] = {}  # event id → its first position: a later one is a repeat
+    for index, item in enumerate(facts):
+        first.setdefault(item.event_id, index)
+    # Brands with a live incident, for the events that may join one without signals of their own:
+    # asked once for the batch, before observing, so most such events are decided when stored.
+    live: dict[str, bool] = {}
+    ask = {home for home, item in zip(homes, facts, strict=True) if _related(item)}
+    if ask:
         with runtime.store.unit() as unit:
-            if not IncidentRepo(unit).live([home]):
-                return  # the common case, answered without taking the scope's lock
-    process_signals(runtime, event, facts, signals, wiring=wiring, scope=home)
+            found = {row.scope for row in IncidentRepo(unit).live(ask)}
+        live = {home: home in found for home in ask}
+
+    def compute(current: Mapping[str, str | None], fresh: Sequence[int]) -> tuple[dict[str, str], list[str]]:
+        states: dict[str, ScopeState] = {}
+        results: list[str] = []
+        # Brands where an incident is live or may be by an event's turn: opened by an earlier event's
+        # signals, or by the decisions still to make for an event observed before (not fresh).
+        hot = {home for home, is_live in live.items() if is_live}
+        hot.update(homes[index] for index in set(first.values()).difference(fresh))
+        for index in fresh:
+            mine = {}
+            for scope in keyed[index][1]:
+                if scope not in states:
+                    raw = current.get(scope)
+                    states[scope] = ScopeState.from_json(raw) if raw else ScopeState()
+                mine[scope] = states[scope]
+            signals, new = engine.observe(facts[index], mine)
+            states.update(new)
+            text = json.dumps([s.model_dump(mode="json") for s in signals]) if signals else "[]"
+            if signals:
+                hot.add(homes[index])
+            undecided = bool(signals) or (_related(facts[index]) and homes[index] in hot)
+            results.append(text if undecided else DECIDED + text)
+        return {scope: state.to_json() for scope, state in states.items()}, results
+
+    store = CrisisStateStore(runtime.redis.client)
+    stored = store.observe_many(keyed, compute)
+    signals: list[tuple[Signal, ...]] = []
+    pending: list[bool] = []  # decisions to make here: not decided yet, related, first in the batch
+    for index, ((result, _fresh), item) in enumerate(zip(stored, facts, strict=True)):
+        decided = result.startswith(DECIDED)
+        text = result[len(DECIDED) :] if decided else result
+        signals.append(tuple(Signal.model_validate(x) for x in json.loads(text)) if text != "[]" else ())
+        pending.append(not decided and first[item.event_id] == index and _related(item, signals[index]))
+    touched: dict[int, list[str]] = {}
+    settled: dict[str, str] = {}
+    try:
+        for index, ((event, _verdict), item) in enumerate(zip(items, facts, strict=True)):
+            if not pending[index]:
+                continue
+            home = homes[index]
+            if not signals[index] and home not in live:
+                with runtime.store.unit() as unit:
+                    live[home] = bool(IncidentRepo(unit).live([home]))
+            if signals[index] or live[home]:
+                touched[index] = process_signals(
+                    runtime, event, item, signals[index], wiring=wiring, scope=home
+                )
+                # What it decided may have opened an incident: known live, else asked again.
+                if touched[index]:
+                    live[home] = True
+                else:
+                    live.pop(home, None)
+            settled[event.id] = DECIDED + stored[index][0]
+    finally:
+        store.settle(settled)
+    return [
+        Observation(event.id, signals[index], stored[index][1], tuple(touched.get(index, ())))
+        for index, (event, _verdict) in enumerate(items)
+    ]
 
 
 def process_signals(

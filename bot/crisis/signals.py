@@ -168,8 +168,8 @@ class ScopeState:
 
     def to_json(self) -> str:
         data: dict[str, Any] = {k: v for k, v in self.__dict__.items() if k not in ("volume", "negative")}
-        data["volume"] = json.loads(self.volume.to_json())
-        data["negative"] = json.loads(self.negative.to_json())
+        data["volume"] = self.volume.to_data()
+        data["negative"] = self.negative.to_data()
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -183,8 +183,8 @@ class ScopeState:
     @classmethod
     def _from_data(cls, data: Any) -> ScopeState:
         return cls(
-            volume=SpikeState.from_json(json.dumps(data["volume"])),
-            negative=SpikeState.from_json(json.dumps(data["negative"])),
+            volume=SpikeState.from_data(data["volume"]),
+            negative=SpikeState.from_data(data["negative"]),
             first_seen=data["first_seen"],
             low_ratings=[float(x) for x in data["low_ratings"]],
             rating_rate=float(data["rating_rate"]),

@@ -130,7 +130,11 @@ class SpikeState:
     alerted_bucket: int | None = None
 
     def to_json(self) -> str:
-        data = {
+        return json.dumps(self.to_data(), separators=(",", ":"))
+
+    def to_data(self) -> dict[str, Any]:
+        """The JSON-ready form, for a container that serialises several states in one document."""
+        return {
             "v": STATE_VERSION,
             "bucket": self.bucket,
             "count": self.count,
@@ -143,14 +147,21 @@ class SpikeState:
             "last_score": self.last_score,
             "alerted_bucket": self.alerted_bucket,
         }
-        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SpikeState:
         """Read a stored state. An unknown or damaged layout restarts learning: a detector that
         relearns for a day is better than a worker that fails on every event."""
         try:
-            data: dict[str, Any] = json.loads(text)
+            data = json.loads(text)
+        except (TypeError, ValueError):
+            return cls()
+        return cls.from_data(data)
+
+    @classmethod
+    def from_data(cls, data: Any) -> SpikeState:
+        """`from_json` of an already parsed document (`to_data`'s form); damaged: a fresh state."""
+        try:
             if data.get("v") != STATE_VERSION:
                 return cls()
             hours = [float(x) for x in data["hours"]]
