@@ -108,6 +108,13 @@ def route_key(route: Route) -> str:
     return f"{route.key}:{route.major_parameters}"
 
 
+# discord.py retries these itself, sleeping 1, 3, 5… s in between; Vigie reschedules the job instead.
+SERVER_ERRORS = frozenset({500, 502, 504, 524})
+SERVER_ERROR_RETRY_SECONDS = 2.0
+# A 429 this short is cheaper to wait out in place (discord.py does) than to reschedule the job.
+SHORT_RATE_LIMIT_SECONDS = 0.5
+
+
 class LimitedHTTPClient(HTTPClient):
     """discord.py's HTTP client, asking the shared limiter before each request."""
 
@@ -148,19 +155,31 @@ class LimitedHTTPClient(HTTPClient):
     async def _on_request_end(
         self, session: aiohttp.ClientSession, context: SimpleNamespace, params: aiohttp.TraceRequestEndParams
     ) -> None:
-        if self.limiter is None or params.response.status != 429:
+        """A retryable 5xx, or a 429 longer than SHORT_RATE_LIMIT_SECONDS, ends the call here as
+        RetryLater, before discord.py would sleep on it inside the worker's job: the job is
+        rescheduled instead and the worker takes other work meanwhile (as with Slack)."""
+        status = params.response.status
+        if status in SERVER_ERRORS:
+            raise RetryLater(SERVER_ERROR_RETRY_SECONDS, f"Discord server error {status}")
+        if status != 429:
             return
         headers = params.response.headers
         try:
             seconds = float(headers.get("Retry-After", "1"))
         except ValueError:
             seconds = 1.0
-        is_global = headers.get("X-RateLimit-Global", "").lower() == "true" or (
-            headers.get("X-RateLimit-Scope") == "global"
-        )
-        url = str(params.url.with_query(None))
-        key = None if is_global else self._current_route.get(url)
-        await asyncio.to_thread(self.limiter.block, key, seconds)
+        if self.limiter is not None:
+            # Without `Via` the 429 came from Cloudflare (a ban on the IP): every route holds back.
+            is_global = (
+                headers.get("X-RateLimit-Global", "").lower() == "true"
+                or headers.get("X-RateLimit-Scope") == "global"
+                or not headers.get("Via")
+            )
+            url = str(params.url.with_query(None))
+            key = None if is_global else self._current_route.get(url)
+            await asyncio.to_thread(self.limiter.block, key, seconds)
+        if seconds > SHORT_RATE_LIMIT_SECONDS:
+            raise RetryLater(seconds, "Discord rate limit")
 
 
 def point_at(api_url: str | None, gateway_url: str | None) -> None:
