@@ -32,7 +32,7 @@ Pred = Callable[[Context, list[Evidence] | None], bool]
 Report = Callable[[tuple[str | int, ...], str], None]
 Lists = Callable[[str], list[str] | None]
 
-_CHEAP, _TEXT, _LANG, _SENTIMENT, _RATE = 0, 1, 2, 3, 9
+_CHEAP, _TEXT, _LANG, _SENTIMENT, _STRIKES, _RATE = 0, 1, 2, 3, 8, 9
 
 
 Op = Callable[[float, float], bool]
@@ -158,6 +158,11 @@ class ConditionCompiler:
         if cond.not_ is not None:
             inner, rank = self.compile(cond.not_, (*loc, "not"))
             parts.append((rank, lambda c, ev: not inner(c, None)))
+        if cond.author is not None and cond.author.strikes is not None:
+            # Strikes are read from the moderation casebook (a store query) only when a rule gets
+            # this far: after its text, language and sentiment conditions held.
+            test_strikes = compare(cond.author.strikes)
+            parts.append((_STRIKES, lambda c, ev: test_strikes(c.strikes)))
         if cond.rate is not None:
             parts.append((_RATE, self._rate(cond.rate)))
         parts.sort(key=lambda part: part[0])
@@ -188,9 +193,6 @@ class ConditionCompiler:
                     c.event.author.followers is not None and test_followers(c.event.author.followers)
                 )
             )
-        if spec.strikes is not None:
-            test_strikes = compare(spec.strikes)
-            checks.append(lambda c, ev: test_strikes(c.strikes))
         return checks
 
     def _time(self, spec: TimeCondition, loc: tuple[str | int, ...]) -> Pred:

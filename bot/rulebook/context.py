@@ -6,6 +6,7 @@ sentiment; the text views a rulebook reads are scanned once, for all its rules t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +47,7 @@ class Context:
         "_hits",
         "_lang",
         "_sentiment",
+        "_strikes",
         "_tokens",
         "_views",
         "_words",
@@ -54,7 +56,6 @@ class Context:
         "event",
         "now",
         "staff",
-        "strikes",
     )
 
     def __init__(
@@ -64,14 +65,14 @@ class Context:
         *,
         now: datetime,
         counter: WindowCounter,
-        strikes: int = 0,
+        strikes: int | Callable[[], int] = 0,
         staff: bool = False,
     ) -> None:
         self.event = event
         self.engine = engine
         self.now = now
         self.counter = counter
-        self.strikes = strikes
+        self._strikes = strikes
         self.staff = staff
         self._clean: str | None = None
         self._views: dict[View, str] = {}
@@ -82,6 +83,13 @@ class Context:
         self._words: list[str] | None = None
         self._lang: str | None = event.lang
         self._sentiment: float | None = None
+
+    @property
+    def strikes(self) -> int:
+        """The author's prior strikes; a callable source (a store query) is asked once, on first use."""
+        if callable(self._strikes):
+            self._strikes = self._strikes()
+        return self._strikes
 
     def view(self, view: View) -> str:
         text = self._views.get(view)

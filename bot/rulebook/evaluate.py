@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -156,7 +157,7 @@ class Rulebook:
         *,
         now: datetime | None = None,
         counter: WindowCounter | None = None,
-        strikes: int = 0,
+        strikes: int | Callable[[], int] = 0,
         author_is_staff: bool = False,
         signals: bool = False,
         explain: bool = False,
