@@ -30,13 +30,46 @@ class EffectsDeferred(Exception):
         self.keys = keys
 
 
+class AppliedLater:
+    """Posts to a platform that deduplicates by key (console, Discord), applied but not recorded
+    yet: the pipeline records a whole wave's in one transaction instead of one each. A crash before
+    `record` leaves their claims held; the run that takes them over posts again, and the platform
+    hands back the first message instead of posting twice."""
+
+    KINDS = frozenset({"post_card", "post_note", "page", "update_card"})
+
+    def __init__(self) -> None:
+        self.items: list[tuple[Effect, dict[str, Any]]] = []
+
+    def accepts(self, runtime: Runtime, effect: Effect) -> bool:
+        chat = runtime.team_chats.get(str(effect.params.get("platform")))
+        return effect.kind in self.KINDS and bool(getattr(chat, "deduplicates", False))
+
+    def record(self, runtime: Runtime) -> None:
+        if not self.items:
+            return
+        with runtime.store.unit() as unit:
+            self.record_in(runtime, unit)
+
+    def record_in(self, runtime: Runtime, unit: Any) -> None:
+        unit.effects.applied_many([(effect.key, result) for effect, result in self.items])
+        for effect, result in self.items:
+            _after_success(runtime, unit, effect, result)
+        self.items = []
+
+
 def apply_effects(
-    runtime: Runtime, effects: Sequence[Effect], worker: str, claims: Mapping[str, str] | None = None
+    runtime: Runtime,
+    effects: Sequence[Effect],
+    worker: str,
+    claims: Mapping[str, str] | None = None,
+    later: AppliedLater | None = None,
 ) -> dict[str, str]:
     """Apply what is not applied yet; return key → outcome (applied, done, failed, busy, deferred).
     Raises EffectsDeferred when a platform asked to wait, after trying every other effect.
     `claims`: the outcome of `EffectRepo.claim` when the caller already claimed them in its own
-    transaction (the pipeline does, in the one that records them)."""
+    transaction (the pipeline does, in the one that records them). `later`: where posts that are
+    safe to replay wait to be recorded together (the caller records them)."""
     if not effects:
         return {}
     if claims is None:
@@ -78,10 +111,13 @@ def apply_effects(
             with runtime.store.unit() as unit:
                 unit.effects.release(effect.key, f"{error.__class__.__name__}: {error}")
             raise
+        outcomes[effect.key] = "applied"
+        if later is not None and later.accepts(runtime, effect):
+            later.items.append((effect, result))
+            continue
         with runtime.store.unit() as unit:
             unit.effects.applied(effect.key, result)
             _after_success(runtime, unit, effect, result)
-        outcomes[effect.key] = "applied"
     if deferred:
         raise EffectsDeferred(wait, deferred)
     return outcomes

@@ -33,12 +33,12 @@ class Ingestor:
             seen.add(event.id)
         if fresh:
             try:
-                self.queue.enqueue_events([(event_id, 0) for event_id in fresh])
+                jobs = self.queue.enqueue_events([(event_id, 0) for event_id in fresh])
             except Exception as error:  # Redis unavailable: stored is enough, the sweeper catches up
                 log.warning("could not enqueue %d event(s), the sweeper will: %s", len(fresh), error)
             else:
                 with self.store.unit() as unit:
-                    unit.events.mark_queued(fresh)
+                    unit.events.mark_queued(jobs)
         results = []
         first_seen: set[str] = set()
         for event in events:

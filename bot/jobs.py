@@ -8,8 +8,8 @@ import os
 import threading
 
 from bot.applier import EffectsDeferred, apply_effects
-from bot.pipeline import process_event as _process_event
-from bot.queue import worker_name
+from bot.pipeline import process_events as _process_events
+from bot.queue import JobQueue, worker_name
 from bot.runtime import Runtime, build_runtime
 from bot.settings import load_settings
 
@@ -35,17 +35,50 @@ def install_runtime(value: Runtime | None) -> None:
 
 
 def process_event(event_id: str) -> str:
+    """Jobs enqueued before batches existed; the same path as a batch of one."""
+    return process_events([event_id])
+
+
+def process_events(event_ids: list[str]) -> str:
+    """Process a batch of events. Events a platform asked to wait for are rescheduled one by one.
+    A batch that fails is split: each event goes on as a job of its own (with RQ's retries), so one
+    bad event cannot hold the others back; a job of one event fails and is retried by RQ."""
     rt = runtime()
     rt.rules.maybe_reload()
     try:
-        return _process_event(rt, event_id, worker_name())
-    except EffectsDeferred as deferred:
-        with rt.store.unit() as unit:
-            row = unit.events.get(event_id)
-            attempt = (row.attempts if row else 0) + 1
-            unit.events.mark_requeued(event_id, attempt)
-        rt.queue.retry_event_later(event_id, attempt, deferred.seconds)
-        return f"deferred {deferred.seconds:.1f}s"
+        done = _process_events(rt, event_ids, worker_name())
+    except Exception:
+        if len(event_ids) == 1:
+            raise
+        log.exception("batch of %d events failed: splitting it into single-event jobs", len(event_ids))
+        for event_id in event_ids:
+            _requeue(rt, event_id, delay=0.0)
+        return f"split {len(event_ids)}"
+    for event_id, seconds in done.deferred.items():
+        _requeue(rt, event_id, delay=seconds)
+    counts: dict[str, int] = {}
+    for outcome in done.outcomes.values():
+        counts[outcome] = counts.get(outcome, 0) + 1
+    if done.deferred:
+        counts["deferred"] = len(done.deferred)
+    return ",".join(f"{outcome}={count}" for outcome, count in sorted(counts.items()))
+
+
+def _requeue(rt: Runtime, event_id: str, delay: float) -> None:
+    """The event's next attempt as a job of its own, now or after `delay` seconds. Store first: an
+    enqueue that fails leaves the event queued with a job Redis does not know, which the sweeper
+    re-enqueues."""
+    with rt.store.unit() as unit:
+        row = unit.events.get(event_id)
+        if row is None or row.status == "processed":
+            return
+        attempt = row.attempts + 1
+        job_id = JobQueue.event_job_id(event_id, attempt)
+        unit.events.mark_requeued(event_id, attempt, job_id)
+    if delay > 0:
+        rt.queue.retry_event_later(event_id, attempt, delay)
+    else:
+        rt.queue.enqueue_events([(event_id, attempt)])
 
 
 def apply_effects_job(keys: list[str]) -> str:

@@ -54,6 +54,9 @@ class TeamChat(Protocol):
     """Team channels on one platform (Slack, Discord, console)."""
 
     name: str
+    # True when `post` with the same idempotency key never posts twice (console by key, Discord by
+    # nonce): the applier may then record such posts in one transaction after a batch.
+    deduplicates: bool
 
     def post(
         self,

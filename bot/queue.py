@@ -20,7 +20,7 @@ from typing import Any
 
 import redis
 from rq import Queue, Retry, SimpleWorker
-from rq.exceptions import DuplicateJobError, InvalidJobOperation, NoSuchJobError, StopRequested
+from rq.exceptions import DuplicateJobError, NoSuchJobError, StopRequested
 from rq.job import Job, JobStatus
 
 log = logging.getLogger("vigie.queue")
@@ -50,6 +50,10 @@ MAINTENANCE_INTERVAL = 60
 # The sweeper lists the events queue to find jobs marked queued that are not in it (lost while Redis
 # restarted); a deeper backlog is being worked anyway, and listing it every sweep would cost more.
 LOST_JOB_CHECK_DEPTH = 10_000
+# Events per processing job: one job, one store transaction per wave and one Redis pipeline for
+# crisis observation serve the whole batch. Batches form by themselves under load (the HTTP group
+# commit hands over what arrived meanwhile), so a quiet system still processes one event per job.
+EVENT_BATCH_MAX = 50
 # RQ refreshes a worker's registration (TTL worker_ttl + 60 s) twice per job; once a second is enough.
 WORKER_HEARTBEAT_MIN_INTERVAL = 1.0
 
@@ -109,23 +113,43 @@ class JobQueue:
     def event_job_id(event_id: str, attempt: int = 0) -> str:
         return f"process-{event_id}" if attempt == 0 else f"process-{event_id}-r{attempt}"
 
-    def enqueue_events(self, items: Sequence[tuple[str, int]]) -> None:
-        """Enqueue processing for (event_id, attempt) pairs in one round trip."""
-        if not items:
-            return
-        datas = [
-            Queue.prepare_data(
-                "bot.jobs.process_event",
-                args=(event_id,),
-                job_id=self.event_job_id(event_id, attempt),
-                timeout=JOB_TIMEOUT,
-                result_ttl=RESULT_TTL,
-                failure_ttl=FAILURE_TTL,
-                retry=RETRY,
-            )
-            for event_id, attempt in items
+    @staticmethod
+    def batch_job_id(event_ids: Sequence[str]) -> str:
+        import hashlib
+
+        digest = hashlib.blake2b("\n".join(event_ids).encode(), digest_size=12).hexdigest()
+        return f"batch-{digest}"
+
+    def enqueue_events(self, items: Sequence[tuple[str, int]]) -> dict[str, str]:
+        """Enqueue processing for (event_id, attempt) pairs in one round trip; returns event id → the
+        id of the job that carries it. First attempts travel together, EVENT_BATCH_MAX to a job, so a
+        worker pays the per-job and per-transaction costs once per batch; a retry travels alone,
+        so one failing event cannot hold back others twice."""
+        carried: dict[str, str] = {}
+        datas = []
+        fresh = [event_id for event_id, attempt in items if attempt == 0]
+        groups: list[tuple[list[str], int]] = [
+            (fresh[start : start + EVENT_BATCH_MAX], 0) for start in range(0, len(fresh), EVENT_BATCH_MAX)
         ]
-        self.events.enqueue_many(datas)
+        groups += [([event_id], attempt) for event_id, attempt in items if attempt != 0]
+        for event_ids, attempt in groups:
+            single = len(event_ids) == 1
+            job_id = self.event_job_id(event_ids[0], attempt) if single else self.batch_job_id(event_ids)
+            datas.append(
+                Queue.prepare_data(
+                    "bot.jobs.process_events",
+                    args=(event_ids,),
+                    job_id=job_id,
+                    timeout=JOB_TIMEOUT,
+                    result_ttl=RESULT_TTL,
+                    failure_ttl=FAILURE_TTL,
+                    retry=RETRY,
+                )
+            )
+            carried.update((event_id, job_id) for event_id in event_ids)
+        if datas:
+            self.events.enqueue_many(datas)
+        return carried
 
     def enqueue_effects(self, keys: Sequence[str], delay: float = 0.0, attempt: int = 0) -> None:
         """Apply already-recorded effects. The id hashes the keys so duplicates collapse."""
@@ -150,45 +174,157 @@ class JobQueue:
         except DuplicateJobError:
             pass
 
-    def retry_event_later(self, event_id: str, attempt: int, delay: float) -> None:
-        """A platform asked us to wait (429): come back without holding a worker."""
+    def retry_event_later(self, event_id: str, attempt: int, delay: float) -> str:
+        """A platform asked us to wait (429): come back without holding a worker. Returns the job id."""
+        job_id = self.event_job_id(event_id, attempt)
         self.events.enqueue_in(
             timedelta(seconds=delay),
-            "bot.jobs.process_event",
-            event_id,
-            job_id=self.event_job_id(event_id, attempt),
-            job_timeout=JOB_TIMEOUT,
-            result_ttl=RESULT_TTL,
-            failure_ttl=FAILURE_TTL,
-            retry=RETRY,
-        )
-
-    def schedule(self, key: str, at: datetime, task: str, args: dict[str, Any]) -> None:
-        """Run `bot.jobs.run_timer(task, args)` at `at`; a later schedule with the same key replaces it."""
-        job_id = f"timer-{_job_safe(key)}"
-        self.cancel(key)
-        self.timers.enqueue_at(
-            at.astimezone(UTC),
-            "bot.jobs.run_timer",
-            task,
-            args,
+            "bot.jobs.process_events",
+            [event_id],
             job_id=job_id,
             job_timeout=JOB_TIMEOUT,
             result_ttl=RESULT_TTL,
             failure_ttl=FAILURE_TTL,
             retry=RETRY,
         )
+        return job_id
+
+    # -- timers ------------------------------------------------------------------------------------
+    # A timer is an RQ job in the timers queue's scheduled registry, so RQ's scheduler (and
+    # `promote_overdue`) run it. Its id is derived from the key and what it will do
+    # (`timer-<digest of time, task, args>-<key>`), and `vigie:timer:<key>` names the job in force for
+    # the key. Scheduling writes the new job and retires the one the index named in one MULTI/EXEC (one
+    # round trip for any number of timers): no fetch, no cancel, no delete. Scheduling the same timer
+    # again rewrites the same job. A timer job that reschedules its own key while it runs (digests,
+    # retention, crisis steps) gets a new id, so RQ marking the finished run (status, result expiry)
+    # cannot clobber the next one, as it did when the id was the key's.
+    TIMER_INDEX = "vigie:timer:"
+    # The index outlives the run time by a day: by then the job has run (unless no scheduler and no
+    # sweeper ran for a day; a job left pending then runs too, and a stale timer does nothing).
+    TIMER_INDEX_SLACK = 24 * 3600
+    # A retired job's hash is left to expire rather than deleted: a scheduler that read it just before
+    # it was retired enqueues a whole (stale, so no-op) job instead of a torn one.
+    RETIRED_JOB_TTL = 60
+    # KEYS: scheduled registry, queue list. ARGV: job key prefix, retired TTL, then per timer: index
+    # key, new job id ('' to cancel), legacy job id (`timer-<key>`, before the index), index expiry.
+    # Runs before the new jobs are written in the same MULTI, so a rescheduled job already waiting in
+    # the queue (due) is taken out of it and rescheduled rather than run twice.
+    _RETIRE = """
+local registry, queue, prefix, ttl = KEYS[1], KEYS[2], ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV, 4 do
+  local index, new, exat = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 3])
+  local old = redis.call('GET', index) or ARGV[i + 2]
+  if new == '' then
+    redis.call('DEL', index)
+  else
+    redis.call('SET', index, new, 'EXAT', exat)
+    redis.call('PERSIST', prefix .. new)
+  end
+  local job = prefix .. old
+  local gone = redis.call('ZREM', registry, old)
+  if gone == 0 and redis.call('HGET', job, 'status') == 'queued' then
+    gone = redis.call('LREM', queue, 0, old)
+  end
+  if gone > 0 and old ~= new then
+    redis.call('EXPIRE', job, ttl)
+  end
+end
+return 0
+"""
+
+    @staticmethod
+    def timer_job_id(key: str, at: datetime, task: str, args: dict[str, Any]) -> str:
+        import hashlib
+        import json
+
+        what = json.dumps([key, at.astimezone(UTC).isoformat(), task, args], sort_keys=True, default=str)
+        digest = hashlib.blake2b(what.encode(), digest_size=8).hexdigest()
+        return f"timer-{digest}-{_job_safe(key)[:160]}"  # the key last: tests and people read it there
+
+    def schedule(self, key: str, at: datetime, task: str, args: dict[str, Any]) -> None:
+        """Run `bot.jobs.run_timer(task, args)` at `at`; a later schedule with the same key replaces it."""
+        self.apply_timers([(key, at, task, args)])
 
     def cancel(self, key: str) -> None:
-        job_id = f"timer-{_job_safe(key)}"
-        try:
-            job = Job.fetch(job_id, connection=self.client)
-        except NoSuchJobError:
+        """Drop the pending timer of `key`, if any (one that already runs finishes)."""
+        self.apply_timers([(key, None, "", {})])
+
+    def apply_timers(self, requests: Sequence[tuple[str, datetime | None, str, dict[str, Any]]]) -> None:
+        """Schedule (`at` set) or cancel (`at` None) timers, in one round trip; of several requests for
+        one key the last wins. Each timer is a job built by RQ and put in the scheduled registry by
+        RQ's `schedule_job`."""
+        last: dict[str, tuple[datetime | None, str, dict[str, Any]]] = {}
+        for key, at, task, args in requests:
+            last[key] = (at, task, args)
+        if not last:
             return
-        # Two workers rescheduling the same timer at once: the other one cancelled it first.
-        with contextlib.suppress(InvalidJobOperation):
-            job.cancel()
-        job.delete()
+        registry = self.timers.scheduled_job_registry
+        retire: list[str | int] = [Job.redis_job_namespace_prefix, self.RETIRED_JOB_TTL]
+        jobs: list[tuple[Job, datetime]] = []
+        for key, (at, task, args) in last.items():
+            legacy = f"timer-{_job_safe(key)}"
+            if at is None:
+                retire += [self.TIMER_INDEX + key, "", legacy, 0]
+                continue
+            at = at.astimezone(UTC)
+            job_id = self.timer_job_id(key, at, task, args)
+            job = self.timers.create_job(
+                "bot.jobs.run_timer",
+                args=(task, args),
+                job_id=job_id,
+                timeout=JOB_TIMEOUT,
+                result_ttl=RESULT_TTL,
+                failure_ttl=FAILURE_TTL,
+                retry=RETRY,
+                status=JobStatus.SCHEDULED,
+            )
+            jobs.append((job, at))
+            expiry = int(max(at.timestamp(), time.time())) + self.TIMER_INDEX_SLACK
+            retire += [self.TIMER_INDEX + key, job_id, legacy, expiry]
+        with self.client.pipeline(transaction=True) as pipe:
+            pipe.eval(self._RETIRE, 2, registry.key, self.timers.key, *retire)
+            for job, at in jobs:
+                self.timers.schedule_job(job, at, pipeline=pipe)
+            pipe.execute()
+
+    def timers_at_commit(
+        self, session: Any, requests: Sequence[tuple[str, datetime | None, str, dict[str, Any]]]
+    ) -> None:
+        """`apply_timers(requests)` when the store transaction of `session` (a SQLAlchemy session)
+        commits, with every other request of that transaction: one round trip for the whole
+        transaction (a batch of events), just before its COMMIT; nothing if it rolls back first.
+
+        Before, not after, the commit: a worker killed in between then leaves timers for rows that
+        were never committed (a stale timer finds nothing to do when it fires) rather than committed
+        cases without their warning, breach and escalation timers (which nothing would re-arm). A
+        Redis error raises and rolls the transaction back: the job's retry routes again."""
+        from sqlalchemy import event  # the store's session is the one SQLAlchemy object seen here
+
+        pending: list[tuple[str, datetime | None, str, dict[str, Any]]] | None = session.info.get(
+            self._PENDING_TIMERS
+        )
+        if pending is None:
+            pending = session.info[self._PENDING_TIMERS] = []
+            event.listen(session, "before_commit", self._timers_committing)
+            event.listen(session, "after_rollback", self._timers_rolled_back)
+        pending.extend(requests)
+
+    _PENDING_TIMERS = "vigie.pending_timers"  # in the session's `info`
+
+    def _timers_committing(self, session: Any) -> None:
+        if session.get_nested_transaction() is not None:
+            return  # a savepoint is being released: the transaction goes on
+        pending = session.info.get(self._PENDING_TIMERS)
+        if not pending:
+            return
+        requests = list(pending)
+        pending.clear()
+        self.apply_timers(requests)
+
+    @classmethod
+    def _timers_rolled_back(cls, session: Any) -> None:
+        if session.get_nested_transaction() is None:  # the transaction, not a savepoint
+            session.info.get(cls._PENDING_TIMERS, []).clear()
 
     def job_state(self, job_id: str) -> tuple[str, str | None] | None:
         """(status, worker name) of a job, or None when Redis no longer knows it."""

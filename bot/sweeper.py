@@ -28,14 +28,17 @@ def sweep(store: Store, queue: JobQueue) -> dict[str, int]:
         unqueued = unit.events.unqueued(UNQUEUED_AFTER)
         stale = unit.events.queued_since(CHECK_QUEUED_AFTER)
     if unqueued:
-        queue.enqueue_events([(event_id, 0) for event_id in unqueued])
+        jobs = queue.enqueue_events([(event_id, 0) for event_id in unqueued])
         with store.unit() as unit:
-            unit.events.mark_queued(unqueued)
+            unit.events.mark_queued(jobs)
         done["enqueued"] = len(unqueued)
     waiting: set[str] | None = queue.waiting_event_jobs() if stale else None
-    for event_id, attempt in stale:
-        job_id = JobQueue.event_job_id(event_id, attempt)
-        state = queue.job_state(job_id)
+    states: dict[str, tuple[str, str | None] | None] = {}  # one look-up per job, not per event
+    for event_id, attempt, carrier in stale:
+        job_id = carrier or JobQueue.event_job_id(event_id, attempt)
+        if job_id not in states:
+            states[job_id] = queue.job_state(job_id)
+        state = states[job_id]
         if state is not None:
             status, worker = state
             # "queued" but not in the queue: popped by a worker that lost Redis before starting it.
@@ -51,7 +54,7 @@ def sweep(store: Store, queue: JobQueue) -> dict[str, int]:
         # Store first: marked after the enqueue, a job that finished in between would be undone
         # (processed → queued, for good). If the enqueue fails, the next sweep finds no job.
         with store.unit() as unit:
-            unit.events.mark_requeued(event_id, next_attempt)
+            unit.events.mark_requeued(event_id, next_attempt, JobQueue.event_job_id(event_id, next_attempt))
         queue.enqueue_events([(event_id, next_attempt)])
         done["requeued"] += 1
         log.warning("re-enqueued %s (attempt %d, job state %s)", event_id, next_attempt, state)

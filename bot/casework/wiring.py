@@ -3,7 +3,8 @@ rulebook, configured platforms), with the entry points the worker, the applier a
 call. Effects are recorded in the store and handed to an effects job, as everywhere else.
 
 Effects produced inside a caller's transaction (after a delivery, on routing) are recorded in that
-same transaction and their job is enqueued a moment later, so it never runs before the commit."""
+same transaction and their job is enqueued a moment later, so it never runs before the commit.
+Timers set by routing reach Redis after the worker's transaction commits, in one round trip."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 from bot.casework.context import Config, Outbox, Scheduler
 from bot.casework.desk import CaseDesk
 from bot.casework.replies import ReplyError, SavedReplies, load_replies
+from bot.casework.sla import TimerOp
 from bot.events import Effect, Event, Verdict, utcnow
 from bot.store.models import CaseRow
 from bot.store.unit import Unit
@@ -92,13 +94,26 @@ def open_or_attach(
         case, created = routing.open_or_attach(unit, config, out, event, verdict, now)
     else:
         case = routing.attach(unit, config, out, event, now)
-    for op in out.timers:
+    _timers_at_commit(unit, out.timers, scheduler)
+    record_in(unit, out.effects, scheduler)
+    return case, created
+
+
+def _timers_at_commit(unit: Unit, ops: Sequence[TimerOp], scheduler: Scheduler) -> None:
+    """Routing's timers go to Redis as the worker's transaction commits, all of the transaction's in
+    one round trip (`JobQueue.timers_at_commit`), and a routing rolled back before that schedules
+    nothing. A scheduler without that hook (tests' fakes) gets them at once."""
+    if not ops:
+        return
+    later = getattr(scheduler, "timers_at_commit", None)
+    if later is not None:
+        later(unit.session, [(op.key, op.at, op.task, op.args) for op in ops])
+        return
+    for op in ops:
         if op.at is None:
             scheduler.cancel(op.key)
         else:
             scheduler.schedule(op.key, op.at, op.task, op.args)
-    record_in(unit, out.effects, scheduler)
-    return case, created
 
 
 def on_reply_delivered(runtime: Any, unit: Unit, effect: Effect, platform_id: str) -> None:

@@ -13,6 +13,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from bot.store.writer_lock import WriterLock, lock_path_for
+
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -78,10 +80,16 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        lock_path = lock_path_for(url) if url.startswith("sqlite") else None
+        self._writer = WriterLock(lock_path) if lock_path is not None else None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        with self._sessions.begin() as session:
+        if self._writer is None:  # PostgreSQL: row locks, many writers at once
+            with self._sessions.begin() as session:
+                yield session
+            return
+        with self._writer.held(), self._sessions.begin() as session:
             yield session
 
     def dispose(self) -> None:

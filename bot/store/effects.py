@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -91,6 +91,21 @@ class EffectRepo:
             .where(EffectRow.key == key)
             .values(status="applied", applied_at=now or utcnow(), result=result, error=None)
         )
+
+    def applied_many(
+        self, results: Sequence[tuple[str, dict[str, Any]]], now: datetime | None = None
+    ) -> None:
+        """Several effects applied, in one executemany."""
+        if not results:
+            return
+        at = now or utcnow()
+        statement = (
+            update(EffectRow)
+            .where(EffectRow.key == bindparam("done_key"))
+            .values(status="applied", applied_at=at, result=bindparam("done_result"), error=None)
+        )
+        connection = self.session.connection()
+        connection.execute(statement, [{"done_key": key, "done_result": result} for key, result in results])
 
     def release(self, key: str, error: str, *, final: bool = False) -> None:
         self.session.execute(

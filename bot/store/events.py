@@ -3,7 +3,7 @@ they were never enqueued or their worker died."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -57,31 +57,45 @@ class EventRepo:
     def get(self, event_id: str) -> EventRow | None:
         return self.session.get(EventRow, event_id)
 
+    def get_many(self, event_ids: Sequence[str]) -> dict[str, EventRow]:
+        """The stored rows of a batch, in one SELECT; missing ids are absent from the result."""
+        if not event_ids:
+            return {}
+        query = select(EventRow).where(EventRow.id.in_(list(event_ids)))
+        return {row.id: row for row in self.session.scalars(query)}
+
     def get_event(self, event_id: str) -> Event | None:
         row = self.get(event_id)
         return Event.model_validate(row.payload) if row else None
 
-    def mark_queued(self, event_ids: Sequence[str], now: datetime | None = None) -> None:
-        if event_ids:
+    def mark_queued(self, jobs: Mapping[str, str], now: datetime | None = None) -> None:
+        """Events (id → the job that carries them) are in the queue: one UPDATE per job."""
+        by_job: dict[str, list[str]] = {}
+        for event_id, job_id in jobs.items():
+            by_job.setdefault(job_id, []).append(event_id)
+        at = now or utcnow()
+        for job_id, event_ids in by_job.items():
             self.session.execute(
                 update(EventRow)
-                .where(EventRow.id.in_(list(event_ids)), EventRow.status == "received")
-                .values(status="queued", enqueued_at=now or utcnow())
+                .where(EventRow.id.in_(event_ids), EventRow.status == "received")
+                .values(status="queued", enqueued_at=at, job_id=job_id)
             )
 
-    def mark_requeued(self, event_id: str, attempt: int, now: datetime | None = None) -> None:
+    def mark_requeued(self, event_id: str, attempt: int, job_id: str, now: datetime | None = None) -> None:
         self.session.execute(
             update(EventRow)
             .where(EventRow.id == event_id)
-            .values(status="queued", enqueued_at=now or utcnow(), attempts=attempt)
+            .values(status="queued", enqueued_at=now or utcnow(), attempts=attempt, job_id=job_id)
         )
 
-    def mark_processed(self, event_id: str, now: datetime | None = None) -> None:
-        self.session.execute(
-            update(EventRow)
-            .where(EventRow.id == event_id)
-            .values(status="processed", processed_at=now or utcnow())
-        )
+    def mark_processed(self, event_ids: str | Sequence[str], now: datetime | None = None) -> None:
+        ids = [event_ids] if isinstance(event_ids, str) else list(event_ids)
+        if ids:
+            self.session.execute(
+                update(EventRow)
+                .where(EventRow.id.in_(ids))
+                .values(status="processed", processed_at=now or utcnow())
+            )
 
     def mark_failed(self, event_id: str, error: str) -> None:
         self.session.execute(
@@ -99,16 +113,17 @@ class EventRepo:
         )
         return list(self.session.scalars(query))
 
-    def queued_since(self, older_than: timedelta, limit: int = 500) -> list[tuple[str, int]]:
-        """Enqueued a while ago and still not processed: candidates for a liveness check."""
+    def queued_since(self, older_than: timedelta, limit: int = 500) -> list[tuple[str, int, str | None]]:
+        """Enqueued a while ago and still not processed: candidates for a liveness check, with the
+        attempt number and the job that carries them."""
         cutoff = utcnow() - older_than
         query = (
-            select(EventRow.id, EventRow.attempts)
+            select(EventRow.id, EventRow.attempts, EventRow.job_id)
             .where(EventRow.status == "queued", EventRow.enqueued_at < cutoff)
             .order_by(EventRow.enqueued_at)
             .limit(limit)
         )
-        return [(row[0], row[1]) for row in self.session.execute(query)]
+        return [(row[0], row[1], row[2]) for row in self.session.execute(query)]
 
     def status_counts(self) -> dict[str, int]:
         query = select(EventRow.status, func.count()).group_by(EventRow.status)
@@ -132,6 +147,13 @@ class EventRepo:
     def verdict(self, event_id: str) -> Verdict | None:
         row = self.session.get(VerdictRow, event_id)
         return Verdict.model_validate(row.verdict) if row else None
+
+    def verdicts(self, event_ids: Sequence[str]) -> dict[str, Verdict]:
+        """The stored verdicts of a batch, in one SELECT."""
+        if not event_ids:
+            return {}
+        query = select(VerdictRow).where(VerdictRow.event_id.in_(list(event_ids)))
+        return {row.event_id: Verdict.model_validate(row.verdict) for row in self.session.scalars(query)}
 
     def strikes(self, source: str, author_id: str, since: datetime) -> int:
         """Prior moderation hits of an author: verdicts labelled toxic or spam since `since`."""

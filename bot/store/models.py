@@ -39,6 +39,8 @@ class EventRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), default=None, index=True)
     error: Mapped[str | None] = mapped_column(Text, default=None)
+    # The RQ job carrying the event (a batch job may carry several): what the sweeper checks.
+    job_id: Mapped[str | None] = mapped_column(String(80), default=None)
 
 
 class VerdictRow(Base):

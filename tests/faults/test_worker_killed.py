@@ -14,6 +14,7 @@ import pytest
 
 from bot.httpserver import ServerThread
 from bot.ingest import Ingestor
+from bot.queue import EVENT_BATCH_MAX
 from bot.runtime import Runtime, build_runtime
 from bot.server import make_app
 from bot.settings import load_settings
@@ -62,7 +63,10 @@ def test_sigkill_mid_run_every_event_processed_once(
     ingest = Ingestor(runtime.store, runtime.queue)
     for start in range(0, EVENTS, 100):
         ingest.ingest_many(events[start : start + 100])
-    assert runtime.queue.events.count == EVENTS
+    # Every event is in the queue, EVENT_BATCH_MAX to a job.
+    carried = [event_id for job in runtime.queue.events.get_jobs() for event_id in job.args[0]]
+    assert sorted(carried) == sorted(e.id for e in events)
+    assert runtime.queue.events.count == -(-EVENTS // EVENT_BATCH_MAX)
 
     server = ServerThread(make_app(runtime), "127.0.0.1", 0)
     server.start()

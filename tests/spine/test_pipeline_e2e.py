@@ -10,19 +10,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.events import Author, Event
 from bot.ingest import Ingestor
-from bot.jobs import install_runtime
 from bot.pipeline import process_event
 from bot.platforms.console.chat import channel_names, read_channel
 from bot.queue import run_worker
-from bot.runtime import Runtime, build_runtime
-from bot.settings import load_settings
+from bot.runtime import Runtime
 from bot.sweeper import sweep
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,20 +36,6 @@ def make_event(n: int, text: str, **extra: object) -> Event:
             **extra,
         }
     )
-
-
-@pytest.fixture
-def runtime(database_url: str, redis_url: str, redis_client: object, tmp_path: Path) -> Iterator[Runtime]:
-    settings = load_settings(
-        data_dir=tmp_path, database_url=database_url, redis_url=redis_url, workspace=None
-    )
-    rt = build_runtime(settings)
-    install_runtime(rt)
-    try:
-        yield rt
-    finally:
-        install_runtime(None)
-        rt.close()
 
 
 def all_cards(rt: Runtime) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from bot.ingest import Ingestor
 from bot.ports import StaffCommand
 from bot.runtime import Runtime, build_runtime
 from bot.settings import load_settings
-from bot.store.models import AuditEntry
+from bot.store.models import AuditEntry, CaseRow
 
 REPO = Path(__file__).resolve().parents[2]
 WORKSPACE = """
@@ -100,7 +100,61 @@ def test_warning_then_breach_fire_on_the_real_scheduler(runtime: Runtime, tmp_pa
     actions = sla_actions(runtime, case_id)
     assert actions[:2] == ["sla.warned", "sla.missed"], actions
     with runtime.store.unit() as unit:
-        from bot.store.models import CaseRow
-
         case = unit.session.get(CaseRow, case_id)
         assert case is not None and case.sla["targets"]["first_response"]["status"] == "missed"
+
+
+ROUTING = """
+applies_to: incoming
+description: Route broken parcels to after-sales, urgent (the 6 s SLA above)
+rules:
+  - id: broken
+    description: A broken parcel
+    priority: 20
+    when:
+      text: {words: [cassé], mode: word}
+    then: [{route: {team: after-sales, priority: urgent}}]
+"""
+
+
+@pytest.mark.slow
+def test_timers_set_by_routing_in_the_worker_fire_on_the_real_scheduler(
+    runtime: Runtime, tmp_path: Path
+) -> None:
+    """The worker routes the event and schedules its SLA timers after its transaction commits; RQ's
+    scheduler in the same worker process then runs the warning and the breach."""
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "routing.yaml").write_text(ROUTING, encoding="utf-8")
+    event = Event(
+        source="trustpilot",
+        kind="review",
+        external_id="sla-routed-1",
+        text="Colis cassé",
+        rating=1,
+        author=Author(id="c-2", name="Client"),
+    )
+    Ingestor(runtime.store, runtime.queue)(event)
+    env = dict(
+        os.environ,
+        VIGIE_DATA_DIR=str(tmp_path),
+        VIGIE_DATABASE_URL=runtime.store.db.url,
+        VIGIE_REDIS_URL=runtime.redis.url,
+        VIGIE_WORKSPACE=str(tmp_path / "vigie.yaml"),
+        VIGIE_RULES_DIR=str(rules),
+    )
+    worker = subprocess.Popen([sys.executable, "-m", "bot", "worker"], env=env, cwd=REPO)
+    case_id: int | None = None
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with runtime.store.unit() as unit:
+                case_id = unit.session.scalar(select(CaseRow.id).where(CaseRow.first_event_id == event.id))
+            if case_id is not None and "sla.missed" in sla_actions(runtime, case_id):
+                break
+            time.sleep(0.2)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(timeout=20)
+    assert case_id is not None, "the worker did not route the event"
+    assert sla_actions(runtime, case_id)[:2] == ["sla.warned", "sla.missed"]

@@ -210,9 +210,14 @@ def test_batch_stores_valid_items_and_names_invalid_ones(server: tuple[str, Stor
     statuses = [r["status"] for r in data["results"]]
     assert statuses == ["stored", "invalid", "stored", "invalid", "duplicate"]
     assert data["results"][1]["field"] == "events[1].rating"
-    assert queue.events.count == 2
+    # The two stored events travel together, in one batch job that names both.
+    assert queue.events.count == 1
+    (job,) = queue.events.get_jobs()
+    stored_ids = {r["id"] for r in data["results"] if r["status"] == "stored"}
+    assert set(job.args[0]) == stored_ids
     with store.unit() as unit:
         assert sum(unit.events.status_counts().values()) == 2
+        assert {unit.events.get(i).job_id for i in stored_ids} == {job.id}  # type: ignore[union-attr]
 
 
 def test_batch_over_500_is_refused(server: tuple[str, Store, JobQueue]) -> None:

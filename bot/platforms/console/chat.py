@@ -5,6 +5,8 @@ is the in-process double the tests read back from."""
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.events import Action, Event, utcnow
 from bot.ports import Card, MessageRef
@@ -16,6 +18,7 @@ OUTBOX = "outbox"  # what customers received: replies, warnings, moderation noti
 
 class ConsoleTeamChat:
     name = "console"
+    deduplicates = True  # by key, in the same transaction as the post
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -29,29 +32,34 @@ class ConsoleTeamChat:
         idempotency_key: str | None = None,
     ) -> MessageRef:
         thread_id = (thread.thread_id or thread.message_id) if thread else None
+        row = {
+            "channel": channel,
+            "thread_id": thread_id,
+            "key": idempotency_key,
+            "card": card.model_dump(mode="json"),
+            "posted_at": utcnow(),
+        }
         with self.store.unit() as unit:
-            if idempotency_key is not None:
-                existing = unit.session.scalars(
-                    select(ConsoleMessage).where(ConsoleMessage.key == idempotency_key)
-                ).first()
-                if existing is not None:
-                    return MessageRef(
-                        platform=self.name,
-                        channel=existing.channel,
-                        message_id=str(existing.id),
-                        thread_id=existing.thread_id,
-                    )
-            row = ConsoleMessage(
-                channel=channel,
-                thread_id=thread_id,
-                key=idempotency_key,
-                card=card.model_dump(mode="json"),
-                posted_at=utcnow(),
+            # One statement: the unique key decides whether this post is new (no key, no dedupe).
+            insert = pg_insert if unit.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+            statement = (
+                insert(ConsoleMessage)
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(ConsoleMessage.id)
             )
-            unit.session.add(row)
-            unit.flush()
+            posted = unit.session.execute(statement, row).scalar()
+            if posted is not None:
+                return MessageRef(
+                    platform=self.name, channel=channel, message_id=str(posted), thread_id=thread_id
+                )
+            existing = unit.session.scalars(
+                select(ConsoleMessage).where(ConsoleMessage.key == idempotency_key)
+            ).one()
             return MessageRef(
-                platform=self.name, channel=channel, message_id=str(row.id), thread_id=thread_id
+                platform=self.name,
+                channel=existing.channel,
+                message_id=str(existing.id),
+                thread_id=existing.thread_id,
             )
 
     def update(self, ref: MessageRef, card: Card) -> None:

@@ -21,6 +21,7 @@ class DiscordTeamChat:
     """Worker-side port. Build one per worker process and reuse it: it owns an HTTP client thread."""
 
     name = "discord"
+    deduplicates = True  # by the message nonce derived from the key
 
     def __init__(
         self,

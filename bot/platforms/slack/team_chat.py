@@ -37,6 +37,7 @@ def looks_like_channel_id(value: str) -> bool:
 
 class SlackTeamChat:
     name = "slack"
+    deduplicates = False  # Slack has no idempotency key
 
     def __init__(
         self,
