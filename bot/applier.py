@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.events import Action, Effect, utcnow
-from bot.ports import Card, CustomerChannel, MessageRef, PermanentFailure, RetryLater
+from bot.ports import Card, CustomerChannel, MessageRef, PermanentFailure, RetryLater, StoreBackedChat
 from bot.queue import worker_name
 from bot.runtime import Runtime
 
@@ -31,27 +31,47 @@ class EffectsDeferred(Exception):
 
 
 class AppliedLater:
-    """Posts to a platform that deduplicates by key (console, Discord), applied but not recorded
-    yet: the pipeline records a whole wave's in one transaction instead of one each. A crash before
-    `record` leaves their claims held; the run that takes them over posts again, and the platform
-    hands back the first message instead of posting twice."""
+    """Posts that the pipeline records together, at the end of a wave, in one transaction with
+    marking the wave processed, instead of one transaction each:
+    * to the console (its channels live in the store): posted in that very transaction, so the post
+      and its `applied` record commit together or not at all;
+    * to a platform that deduplicates by key (Discord's nonce): posted now, recorded then. A crash
+      in between leaves the claims held; the run that takes them over posts again and the platform
+      hands back the first message instead of posting twice."""
 
     KINDS = frozenset({"post_card", "post_note", "page", "update_card"})
 
     def __init__(self) -> None:
         self.items: list[tuple[Effect, dict[str, Any]]] = []
+        self.console_posts: list[Effect] = []
 
     def accepts(self, runtime: Runtime, effect: Effect) -> bool:
         chat = runtime.team_chats.get(str(effect.params.get("platform")))
         return effect.kind in self.KINDS and bool(getattr(chat, "deduplicates", False))
 
+    def posts_in_store(self, runtime: Runtime, effect: Effect) -> bool:
+        chat = runtime.team_chats.get(str(effect.params.get("platform")))
+        return effect.kind in ("post_card", "post_note", "page") and isinstance(chat, StoreBackedChat)
+
     def record(self, runtime: Runtime) -> None:
-        if not self.items:
-            return
-        with runtime.store.unit() as unit:
-            self.record_in(runtime, unit)
+        if self.items or self.console_posts:
+            with runtime.store.unit() as unit:
+                self.record_in(runtime, unit)
 
     def record_in(self, runtime: Runtime, unit: Any) -> None:
+        for effect in self.console_posts:
+            chat = runtime.team_chats[str(effect.params["platform"])]
+            assert isinstance(chat, StoreBackedChat)
+            params = effect.params
+            ref = chat.post_in(
+                unit,
+                str(params["channel"]),
+                Card.model_validate(params["card"]),
+                thread=MessageRef.model_validate(params["thread"]) if params.get("thread") else None,
+                idempotency_key=effect.key,
+            )
+            self.items.append((effect, ref.model_dump(mode="json")))
+        self.console_posts = []
         unit.effects.applied_many([(effect.key, result) for effect, result in self.items])
         for effect, result in self.items:
             _after_success(runtime, unit, effect, result)
@@ -89,6 +109,10 @@ def apply_effects(
             continue
         if claim != "run":
             outcomes[effect.key] = claim
+            continue
+        if later is not None and later.posts_in_store(runtime, effect):
+            later.console_posts.append(effect)
+            outcomes[effect.key] = "applied"
             continue
         try:
             result = execute(runtime, effect)

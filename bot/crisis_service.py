@@ -338,6 +338,15 @@ def _related(facts: EventFacts, signals: Sequence[Signal] = ()) -> bool:
     return bool(signals) or facts.negative or facts.crisis_weight > 0 or "crisis" in facts.labels
 
 
+def forget_observed(runtime: Runtime, event_ids: Sequence[str]) -> None:
+    """The events are marked processed: their once-only markers have served (see
+    `CrisisStateStore.forget`). Best effort: a marker left behind expires by itself."""
+    try:
+        CrisisStateStore(runtime.redis.client).forget(event_ids)
+    except ConnectionError as error:
+        log.warning("crisis markers of %d event(s) left to expire: %s", len(event_ids), error)
+
+
 def observe_events(runtime: Runtime, items: Sequence[tuple[Event, Verdict]]) -> list[Observation]:
     """Feed a batch of events to crisis detection, in order, then open, join or add to their brands'
     incidents; one `Observation` per item, in order.

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bot.applier import AppliedLater, EffectsDeferred, apply_effects
-from bot.crisis_service import observe_events
+from bot.crisis_service import forget_observed, observe_events
 from bot.events import Effect, Event, Verdict, utcnow
 from bot.moderation.casebook import active_points, record_automod
 from bot.moderation.policy import scope_of
@@ -57,7 +57,7 @@ def evaluate(runtime: Runtime, event: Event) -> Verdict:
     def strikes() -> int:
         # Prior strikes are the member's warning points still counting in the moderation casebook;
         # read only if a rule's other conditions held and it asks.
-        with runtime.store.unit() as unit:
+        with runtime.store.unit(read_only=True) as unit:
             return active_points(unit, scope_of(event), event.author.id, now)
 
     return runtime.rules.current.evaluate(
@@ -105,7 +105,7 @@ def process_event(runtime: Runtime, event_id: str, worker: str) -> str:
 def process_events(runtime: Runtime, event_ids: Sequence[str], worker: str) -> BatchOutcome:
     """A batch of events, wave by wave (see the module's docstring)."""
     done = BatchOutcome()
-    with runtime.store.unit() as unit:
+    with runtime.store.unit(read_only=True) as unit:
         rows = unit.events.get_many(event_ids)
     for event_id in event_ids:
         if event_id not in rows:
@@ -133,7 +133,7 @@ def waves(rows: Sequence[EventRow]) -> list[list[EventRow]]:
 
 
 def _process_wave(runtime: Runtime, event_ids: list[str], worker: str, done: BatchOutcome) -> None:
-    with runtime.store.unit() as unit:
+    with runtime.store.unit(read_only=True) as unit:
         stored = unit.events.verdicts(event_ids)
         rows = unit.events.get_many(event_ids)
     fresh_verdicts = {
@@ -189,6 +189,8 @@ def _process_wave(runtime: Runtime, event_ids: list[str], worker: str, done: Bat
     with runtime.store.unit() as unit:
         later.record_in(runtime, unit)
         unit.events.mark_processed([item.event.id for item in fresh])
+    if fresh:
+        forget_observed(runtime, [item.event.id for item in fresh])
 
 
 def _plan_event(runtime: Runtime, unit: Unit, row: EventRow, verdict: Verdict, *, new: bool) -> _Planned:

@@ -8,7 +8,7 @@ renders platform-neutral `Card`s and issues `StaffCommand`s; adapters translate 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -73,6 +73,22 @@ class TeamChat(Protocol):
     def update(self, ref: MessageRef, card: Card) -> None:
         """Re-render a posted card in place."""
         ...
+
+
+@runtime_checkable
+class StoreBackedChat(Protocol):
+    """A team chat whose channels live in Vigie's own store (the console): it can post inside the
+    caller's transaction."""
+
+    def post_in(
+        self,
+        unit: Any,  # bot.store.unit.Unit: ports do not import the store
+        channel: str,
+        card: Card,
+        *,
+        thread: MessageRef | None = None,
+        idempotency_key: str | None = None,
+    ) -> MessageRef: ...
 
 
 @runtime_checkable

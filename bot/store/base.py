@@ -84,8 +84,10 @@ class Database:
         self._writer = WriterLock(lock_path) if lock_path is not None else None
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        if self._writer is None:  # PostgreSQL: row locks, many writers at once
+    def session(self, *, read_only: bool = False) -> Iterator[Session]:
+        """A transaction. On SQLite it first takes the writer lock, unless `read_only` (WAL readers
+        never wait for the writer); PostgreSQL has row locks and many writers at once."""
+        if self._writer is None or read_only:
             with self._sessions.begin() as session:
                 yield session
             return

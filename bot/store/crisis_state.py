@@ -25,8 +25,8 @@ LOCK_PREFIX = "vigie:crisis:lock:"
 SCOPE_TTL = timedelta(days=15)
 # A marker only has to outlive the job attempts of one event between its observation and its
 # `processed` mark (RQ retries over ~6 minutes, rate-limit deferrals, the sweeper's re-enqueue); the
-# pipeline does not observe an event already processed. One hour covers that and bounds the markers
-# to an hour of traffic (two days of markers grew Redis by ~10k keys a minute at 50 ev/s).
+# pipeline does not observe an event already processed, and deletes the markers of the events it has
+# just marked processed (`forget`). One hour bounds what a crash in between leaves behind.
 SEEN_TTL = timedelta(hours=1)
 # Optimistic retries: a conflict means another worker wrote the same scope meanwhile; bursts of a few
 # workers on one brand settle in a handful of rounds.
@@ -165,6 +165,16 @@ class CrisisStateStore:
                 pipe.execute()
         except redis.RedisError as error:
             raise ConnectionError(f"Redis crisis state: {error}") from error
+
+    def forget(self, event_ids: Sequence[str]) -> None:
+        """Drop the markers of events now marked processed (one round trip): the pipeline never
+        observes a processed event again, so markers need only cover events in flight, and Redis
+        holds about a queue's worth of them instead of SEEN_TTL of traffic."""
+        if event_ids:
+            try:
+                self.client.delete(*(SEEN_PREFIX + event_id for event_id in event_ids))
+            except redis.RedisError as error:
+                raise ConnectionError(f"Redis crisis state: {error}") from error
 
     def load(self, scopes: Sequence[str]) -> dict[str, str | None]:
         """Current states, for inspection (`vigie crisis show`) and tests."""

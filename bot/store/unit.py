@@ -51,8 +51,10 @@ class Store:
         self.db = Database(url)
 
     @contextmanager
-    def unit(self) -> Iterator[Unit]:
-        with self.db.session() as session:
+    def unit(self, *, read_only: bool = False) -> Iterator[Unit]:
+        """One transaction. `read_only` promises no writes: on SQLite it then does not queue behind
+        the writers (a write in it would still be correct, waiting on SQLite's own lock)."""
+        with self.db.session(read_only=read_only) as session:
             yield Unit(session)
 
     def ping(self) -> str | None:

@@ -162,3 +162,18 @@ def test_batches_record_when_the_effects_were_applied(runtime: Runtime) -> None:
             assert effects and all(x.status == "applied" for x in effects)
             assert all(x.applied_at is not None and x.applied_at >= before for x in effects)
             assert all(x.result and "message_id" in x.result for x in effects if x.kind == "post_card")
+
+
+def test_processed_events_leave_no_crisis_markers_behind(runtime: Runtime) -> None:
+    from bot.store.crisis_state import SEEN_PREFIX
+
+    events = [event(f"m-{n}", "Nul, colis jamais reçu, arnaque", f"angry-{n}", rating=1) for n in range(8)]
+    Ingestor(runtime.store, runtime.queue).ingest_many(events)
+    run_worker(runtime.redis.client, burst=True, with_scheduler=False)
+    with runtime.store.unit() as unit:
+        assert unit.events.status_counts() == {"processed": len(events)}
+    # The markers keep observation once per event while it is in flight; once processed, Redis
+    # keeps nothing per event for crisis detection (only the per-scope states).
+    client = runtime.redis.client
+    assert list(client.scan_iter(match=SEEN_PREFIX + "*")) == []
+    assert list(client.scan_iter(match="vigie:crisis:scope:*"))

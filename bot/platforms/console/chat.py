@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from bot.events import Action, Event, utcnow
 from bot.ports import Card, MessageRef
 from bot.store.models import ConsoleMessage
-from bot.store.unit import Store
+from bot.store.unit import Store, Unit
 
 OUTBOX = "outbox"  # what customers received: replies, warnings, moderation notices
 
@@ -31,6 +31,20 @@ class ConsoleTeamChat:
         thread: MessageRef | None = None,
         idempotency_key: str | None = None,
     ) -> MessageRef:
+        with self.store.unit() as unit:
+            return self.post_in(unit, channel, card, thread=thread, idempotency_key=idempotency_key)
+
+    def post_in(
+        self,
+        unit: Unit,
+        channel: str,
+        card: Card,
+        *,
+        thread: MessageRef | None = None,
+        idempotency_key: str | None = None,
+    ) -> MessageRef:
+        """`post` inside the caller's store transaction: the console's channels live in the store, so
+        the applier can post a wave's cards and record them applied in one transaction."""
         thread_id = (thread.thread_id or thread.message_id) if thread else None
         row = {
             "channel": channel,
@@ -39,28 +53,24 @@ class ConsoleTeamChat:
             "card": card.model_dump(mode="json"),
             "posted_at": utcnow(),
         }
-        with self.store.unit() as unit:
-            # One statement: the unique key decides whether this post is new (no key, no dedupe).
-            insert = pg_insert if unit.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            statement = (
-                insert(ConsoleMessage)
-                .on_conflict_do_nothing(index_elements=["key"])
-                .returning(ConsoleMessage.id)
-            )
-            posted = unit.session.execute(statement, row).scalar()
-            if posted is not None:
-                return MessageRef(
-                    platform=self.name, channel=channel, message_id=str(posted), thread_id=thread_id
-                )
-            existing = unit.session.scalars(
-                select(ConsoleMessage).where(ConsoleMessage.key == idempotency_key)
-            ).one()
+        # One statement: the unique key decides whether this post is new (no key, no dedupe).
+        insert = pg_insert if unit.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = (
+            insert(ConsoleMessage).on_conflict_do_nothing(index_elements=["key"]).returning(ConsoleMessage.id)
+        )
+        posted = unit.session.execute(statement, row).scalar()
+        if posted is not None:
             return MessageRef(
-                platform=self.name,
-                channel=existing.channel,
-                message_id=str(existing.id),
-                thread_id=existing.thread_id,
+                platform=self.name, channel=channel, message_id=str(posted), thread_id=thread_id
             )
+        found = select(ConsoleMessage).where(ConsoleMessage.key == idempotency_key)
+        existing = unit.session.scalars(found).one()
+        return MessageRef(
+            platform=self.name,
+            channel=existing.channel,
+            message_id=str(existing.id),
+            thread_id=existing.thread_id,
+        )
 
     def update(self, ref: MessageRef, card: Card) -> None:
         with self.store.unit() as unit:
