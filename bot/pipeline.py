@@ -70,7 +70,11 @@ def evaluate(runtime: Runtime, event: Event) -> Verdict:
     )
 
 
-def route(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseView | None:
+def route(
+    runtime: Runtime, unit: Unit, event: Event, verdict: Verdict, effects: list[Effect]
+) -> CaseView | None:
+    """Attach the event to its case (opening one when routed); the case's own effects (its cards
+    re-rendered) are added to `effects`, applied with the event's."""
     from bot.casework.survey_flow import record_answer
     from bot.routing import attach_case
 
@@ -78,7 +82,7 @@ def route(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseV
     # conversation: routing it would reopen the case (or open a new one).
     if record_answer(unit, runtime.workspace, event, utcnow()) is not None:
         return None
-    return attach_case(runtime, unit, event, verdict)
+    return attach_case(runtime, unit, event, verdict, effects)
 
 
 def case_threads(unit: Unit, case: CaseView | None) -> dict[tuple[str, str], MessageRef]:
@@ -197,11 +201,15 @@ def _plan_event(runtime: Runtime, unit: Unit, row: EventRow, verdict: Verdict, *
     """Route (when the verdict is `new`, i.e. the event's first run) and plan one event's effects."""
     already = row.status == "processed"
     event = Event.model_validate(row.payload)
+    case_effects: list[Effect] = []
     if new:
         unit.events.save_verdict(verdict)
-        case = route(runtime, unit, event, verdict)
+        case = route(runtime, unit, event, verdict, case_effects)
     else:
         case = _case_view(runtime, unit, row.case_id)
+        if case is not None:
+            # A first run that died after its commit left the case's own effects claimed, not applied.
+            case_effects = unit.effects.unfinished(f"case:{case.id}")
     situation = Situation(
         event=event,
         verdict=verdict,
@@ -210,7 +218,7 @@ def _plan_event(runtime: Runtime, unit: Unit, row: EventRow, verdict: Verdict, *
         case=case,
         case_threads=case_threads(unit, case),
     )
-    effects: list[Effect] = plan(situation)
+    effects: list[Effect] = [*plan(situation), *case_effects]
     if event.metadata.get("automod"):
         # Discord's own AutoMod acted: its action becomes a numbered case, like Vigie's.
         recorded = record_automod(unit, event, utcnow(), config=runtime.workspace.moderation)

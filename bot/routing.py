@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.events import Event, Verdict, utcnow
+from bot.events import Effect, Event, Verdict, utcnow
 from bot.runtime import Runtime
 from bot.store.models import CaseRow
 from bot.store.unit import Unit
@@ -25,8 +25,13 @@ def view_of(row: CaseRow, *, created: bool) -> CaseView:
     )
 
 
-def attach_case(runtime: Runtime, unit: Unit, event: Event, verdict: Verdict) -> CaseView | None:
+def attach_case(
+    runtime: Runtime, unit: Unit, event: Event, verdict: Verdict, effects: list[Effect]
+) -> CaseView | None:
+    """The event's case, if any; the case's own effects are added to `effects`."""
     from bot.casework.wiring import open_or_attach
 
-    row, created = open_or_attach(unit, event, verdict, runtime.workspace, utcnow(), scheduler=runtime.queue)
+    row, created = open_or_attach(
+        unit, event, verdict, runtime.workspace, utcnow(), scheduler=runtime.queue, effects=effects
+    )
     return None if row is None else view_of(row, created=created)

@@ -80,10 +80,19 @@ def _no_check(text: str, event: Event | None, lang: str | None) -> Verdict:
 
 
 def open_or_attach(
-    unit: Unit, event: Event, verdict: Verdict, workspace: Workspace, now: datetime, *, scheduler: Scheduler
+    unit: Unit,
+    event: Event,
+    verdict: Verdict,
+    workspace: Workspace,
+    now: datetime,
+    *,
+    scheduler: Scheduler,
+    effects: list[Effect] | None = None,
 ) -> tuple[CaseRow | None, bool]:
     """For the worker: open the case of a routed event or join its conversation's case; (None,
-    False) when the event has no route and no case to join."""
+    False) when the event has no route and no case to join. The case's own effects (its cards
+    re-rendered) go into `effects` when given, for the caller to claim and apply with the event's
+    own after its commit; otherwise they are recorded and an effects job applies them."""
     from bot.casework import routing
 
     config = Config(workspace, _no_check, SavedReplies({}))
@@ -95,7 +104,10 @@ def open_or_attach(
     else:
         case = routing.attach(unit, config, out, event, now)
     _timers_at_commit(unit, out.timers, scheduler)
-    record_in(unit, out.effects, scheduler)
+    if effects is not None:
+        effects.extend(out.effects)
+    else:
+        record_in(unit, out.effects, scheduler)
     return case, created
 
 

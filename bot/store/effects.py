@@ -122,12 +122,14 @@ class EffectRepo:
 
     def effect(self, key: str) -> Effect | None:
         row = self.get(key)
-        if row is None:
-            return None
-        name = row.key.removeprefix(f"{row.subject}:{row.kind}").removeprefix(":")
-        return Effect.model_validate(
-            {"kind": row.kind, "subject": row.subject, "name": name, "params": row.params}
+        return None if row is None else _effect_of(row)
+
+    def unfinished(self, subject: str) -> list[Effect]:
+        """A subject's effects not applied (nor failed for good) yet: what a re-run must finish."""
+        query = select(EffectRow).where(
+            EffectRow.subject == subject, EffectRow.status.not_in(("applied", "failed"))
         )
+        return [_effect_of(row) for row in self.session.scalars(query)]
 
     def remember_post(
         self,
@@ -189,3 +191,10 @@ class EffectRepo:
         # SQLAlchemy compiles it once, instead of once per call (twice per event before).
         statement = insert(table).on_conflict_do_nothing(index_elements=conflict or ["key"])
         self.session.execute(statement, rows)
+
+
+def _effect_of(row: EffectRow) -> Effect:
+    name = row.key.removeprefix(f"{row.subject}:{row.kind}").removeprefix(":")
+    return Effect.model_validate(
+        {"kind": row.kind, "subject": row.subject, "name": name, "params": row.params}
+    )

@@ -53,14 +53,15 @@ def test_a_batch_keeps_a_conversation_in_order(runtime: Runtime) -> None:
     assert first is not None and second is not None
     # The follow-up joined the case its conversation's first message opened in the same batch...
     assert first.case_id is not None and second.case_id == first.case_id
-    # ...and its card went into that case's thread, not out as a new top-level card.
-    posts = {
-        card.footer: (message_id, thread)
-        for message_id, thread, card in read_channel(runtime.store, "after-sales")
-    }
-    opening_card, opening_thread = posts[opening.id]
-    assert opening_thread is None
-    assert posts[follow_up.id][1] == str(opening_card)
+    posts = read_channel(runtime.store, "after-sales")
+    roots = [(message_id, card) for message_id, thread, card in posts if thread is None]
+    replies = {card.footer: thread for _message_id, thread, card in posts if thread is not None}
+    # ...and its card went into that case's thread, not out as a new top-level card...
+    assert len(roots) == 1
+    root_id, root_card = roots[0]
+    assert replies[follow_up.id] == str(root_id)
+    # ...and the case card was re-rendered in place for the follow-up (revision 2), in the same run.
+    assert root_card.footer == f"case:{first.case_id} · rev 2"
 
 
 def test_waves_follow_conversations_and_authors() -> None:
@@ -177,3 +178,35 @@ def test_processed_events_leave_no_crisis_markers_behind(runtime: Runtime) -> No
     client = runtime.redis.client
     assert list(client.scan_iter(match=SEEN_PREFIX + "*")) == []
     assert list(client.scan_iter(match="vigie:crisis:scope:*"))
+
+
+def test_a_re_run_finishes_the_case_effects_its_first_run_left(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opening = event("c-1", "Colis arrivé cassé, je veux être remboursé", "lea", rating=1)
+    follow_up = event("c-2", "Toujours rien reçu pour mon colis cassé, remboursez-moi", "lea", rating=1)
+    ingest = Ingestor(runtime.store, runtime.queue)
+    ingest(opening)
+    assert bot.pipeline.process_event(runtime, opening.id, "worker-a") == "processed"
+    ingest(follow_up)
+
+    real_apply = bot.pipeline.apply_effects
+
+    def dies_after_commit(*args: object, **kwargs: object) -> dict[str, str]:
+        raise RuntimeError("killed between the commit and the platform calls")
+
+    monkeypatch.setattr(bot.pipeline, "apply_effects", dies_after_commit)
+    with pytest.raises(RuntimeError):
+        bot.pipeline.process_event(runtime, follow_up.id, "worker-a")
+    with runtime.store.unit() as unit:
+        row = unit.events.get(follow_up.id)
+        assert row is not None and row.case_id is not None and row.status != "processed"
+        case_id = row.case_id
+        assert [e.kind for e in unit.effects.unfinished(f"case:{case_id}")] == ["update_card"]
+
+    monkeypatch.setattr(bot.pipeline, "apply_effects", real_apply)
+    assert bot.pipeline.process_event(runtime, follow_up.id, "worker-a") == "processed"
+    with runtime.store.unit() as unit:
+        assert unit.effects.unfinished(f"case:{case_id}") == []
+    roots = [card for _id, thread, card in read_channel(runtime.store, "after-sales") if thread is None]
+    assert [card.footer for card in roots] == [f"case:{case_id} · rev 2"]
