@@ -12,13 +12,24 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from bot.events import Action, Effect, utcnow
-from bot.ports import Card, CustomerChannel, MessageRef, PermanentFailure, RetryLater, StoreBackedChat
+from bot.ports import (
+    Card,
+    CustomerChannel,
+    MessageRef,
+    PermanentFailure,
+    RetryLater,
+    StoreBackedChat,
+    StoreBackedCustomer,
+)
 from bot.queue import worker_name
 from bot.runtime import Runtime
 
 log = logging.getLogger("vigie.applier")
 
 BUSY_RETRY_SECONDS = 5.0
+# In an effect's result: it was applied in the store and deduplicated by its key (the console), so
+# its `applied` record may wait for the wave's closing transaction.
+REPLAY_SAFE = "replay_safe"
 
 
 class EffectsDeferred(Exception):
@@ -45,7 +56,9 @@ class AppliedLater:
         self.items: list[tuple[Effect, dict[str, Any]]] = []
         self.console_posts: list[Effect] = []
 
-    def accepts(self, runtime: Runtime, effect: Effect) -> bool:
+    def accepts(self, runtime: Runtime, effect: Effect, result: Mapping[str, Any]) -> bool:
+        if effect.kind == "moderate":
+            return bool(result.get(REPLAY_SAFE))  # done in the store, keyed: replaying changes nothing
         chat = runtime.team_chats.get(str(effect.params.get("platform")))
         return effect.kind in self.KINDS and bool(getattr(chat, "deduplicates", False))
 
@@ -136,7 +149,7 @@ def apply_effects(
                 unit.effects.release(effect.key, f"{error.__class__.__name__}: {error}")
             raise
         outcomes[effect.key] = "applied"
-        if later is not None and later.accepts(runtime, effect):
+        if later is not None and later.accepts(runtime, effect, result):
             later.items.append((effect, result))
             continue
         with runtime.store.unit() as unit:
@@ -211,12 +224,23 @@ def moderate(runtime: Runtime, effect: Effect) -> dict[str, Any]:
             lang=runtime.workspace.language,
         )
         unit.effects.record(list(enriched.escalations))
-    customer_channel(runtime, event.source).moderate(
-        event, enriched.action, reason=str(params.get("reason", "")), idempotency_key=effect.key
-    )
+        channel = customer_channel(runtime, event.source)
+        in_store = isinstance(channel, StoreBackedCustomer)
+        if isinstance(channel, StoreBackedCustomer):
+            # The console outbox: the sanction is written with its moderation case, in one transaction.
+            channel.moderate_in(
+                unit, event, enriched.action, reason=str(params.get("reason", "")), idempotency_key=effect.key
+            )
+    if not in_store:
+        channel.moderate(
+            event, enriched.action, reason=str(params.get("reason", "")), idempotency_key=effect.key
+        )
     if enriched.escalations:
         apply_effects(runtime, list(enriched.escalations), worker_name())
-    return {"action": enriched.action.type, "case": enriched.case}
+    result: dict[str, Any] = {"action": enriched.action.type, "case": enriched.case}
+    if in_store:
+        result[REPLAY_SAFE] = True
+    return result
 
 
 def customer_channel(runtime: Runtime, source: str) -> CustomerChannel:

@@ -92,6 +92,16 @@ class StoreBackedChat(Protocol):
 
 
 @runtime_checkable
+class StoreBackedCustomer(Protocol):
+    """A way back to customers that lives in Vigie's own store (the console outbox): it can act
+    inside the caller's transaction, deduplicated by key."""
+
+    def moderate_in(
+        self, unit: Any, event: Event, action: Action, *, reason: str, idempotency_key: str
+    ) -> None: ...
+
+
+@runtime_checkable
 class CustomerChannel(Protocol):
     """The way back to the customer on the platform they wrote from, and moderation there."""
 

@@ -100,6 +100,13 @@ class ConsoleCustomerChannel:
         return self.chat.post(OUTBOX, card, idempotency_key=idempotency_key).message_id
 
     def moderate(self, event: Event, action: Action, *, reason: str, idempotency_key: str) -> None:
+        with self.chat.store.unit() as unit:
+            self.moderate_in(unit, event, action, reason=reason, idempotency_key=idempotency_key)
+
+    def moderate_in(
+        self, unit: Unit, event: Event, action: Action, *, reason: str, idempotency_key: str
+    ) -> None:
+        """`moderate` inside the caller's store transaction (the outbox lives in the store)."""
         detail = ", ".join(f"{k}={v}" for k, v in action.params.items())
         card = Card(
             title=f"⚑ {action.type} on {event.source} ({event.author.name or event.author.id})",
@@ -108,7 +115,7 @@ class ConsoleCustomerChannel:
             severity="warning",
             footer=idempotency_key,
         )
-        self.chat.post(OUTBOX, card, idempotency_key=idempotency_key)
+        self.chat.post_in(unit, OUTBOX, card, idempotency_key=idempotency_key)
 
 
 def read_channel(store: Store, channel: str) -> list[tuple[int, str | None, Card]]:
