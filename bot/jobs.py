@@ -51,8 +51,14 @@ def process_events(event_ids: list[str]) -> str:
         if len(event_ids) == 1:
             raise
         log.exception("batch of %d events failed: splitting it into single-event jobs", len(event_ids))
-        for event_id in event_ids:
-            _requeue(rt, event_id, delay=0.0)
+        # All or nothing: if the store cannot take the split (it may be what failed), this raises and
+        # RQ retries the whole batch; once committed, the rows name their own jobs, and one that the
+        # enqueue below fails to create is re-enqueued by the sweeper.
+        split = _mark_requeued(rt, event_ids)
+        try:
+            rt.queue.enqueue_events(split)
+        except Exception as error:  # Redis unavailable: the sweeper enqueues them once it is back
+            log.warning("split batch not enqueued, the sweeper will: %s", error)
         return f"split {len(event_ids)}"
     for event_id, seconds in done.deferred.items():
         _requeue(rt, event_id, delay=seconds)
@@ -62,6 +68,18 @@ def process_events(event_ids: list[str]) -> str:
     if done.deferred:
         counts["deferred"] = len(done.deferred)
     return ",".join(f"{outcome}={count}" for outcome, count in sorted(counts.items()))
+
+
+def _mark_requeued(rt: Runtime, event_ids: list[str]) -> list[tuple[str, int]]:
+    """Each unprocessed event of a batch on a job of its own (next attempt), in one transaction."""
+    split: list[tuple[str, int]] = []
+    with rt.store.unit() as unit:
+        for event_id, row in unit.events.get_many(event_ids).items():
+            if row.status != "processed":
+                attempt = row.attempts + 1
+                unit.events.mark_requeued(event_id, attempt, JobQueue.event_job_id(event_id, attempt))
+                split.append((event_id, attempt))
+    return split
 
 
 def _requeue(rt: Runtime, event_id: str, delay: float) -> None:

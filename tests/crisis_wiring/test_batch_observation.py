@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import select
+from sqlalchemy import text as sql
 
 from bot import crisis_service
 from bot.crisis.signals import ScopeState, SignalEngine, facts_from_verdict
@@ -139,8 +140,14 @@ def reset(rt: Runtime) -> None:
     """Back to an empty Redis and store (the audit log refuses deletes; nothing reads it here)."""
     rt.redis.client.flushdb()
     with rt.store.unit() as unit:
-        for table in reversed(Base.metadata.sorted_tables):
-            if table.name != "audit_log":
+        tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name != "audit_log"]
+        if unit.session.get_bind().dialect.name == "postgresql":
+            # Ids restart too (SQLite reuses them after a delete), so posted cards get the same
+            # message ids, which are part of the effect keys compared.
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            unit.session.execute(sql(f"TRUNCATE {names} RESTART IDENTITY"))
+        else:
+            for table in tables:
                 unit.session.execute(table.delete())
 
 
