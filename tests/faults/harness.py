@@ -379,6 +379,10 @@ def processed(runtime: Runtime) -> int:
     return status_counts(runtime).get("processed", 0)
 
 
+# RQ's retry intervals start at 1, 5 and 15 s, and a scheduled job is promoted within a few seconds.
+SETTLE_SECONDS = 40.0
+
+
 def assert_all_settled(runtime: Runtime, event_ids: list[str]) -> None:
     """Every event processed with a verdict, every one of its effects applied, no queue holding work."""
     assert status_counts(runtime) == {"processed": len(event_ids)}
@@ -392,13 +396,23 @@ def assert_all_settled(runtime: Runtime, event_ids: list[str]) -> None:
     assert missing_verdicts == []
     assert set(effect_states) <= TERMINAL_EFFECT_STATES, effect_states
     queue = runtime.queue
-    waiting = {
-        "events": queue.events.count,
-        "effects": queue.effects.count,
-        "events_scheduled": queue.events.scheduled_job_registry.count,
-        "effects_scheduled": queue.effects.scheduled_job_registry.count,
-    }
-    assert waiting == dict.fromkeys(waiting, 0)
+
+    def waiting() -> dict[str, int]:
+        return {
+            "events": queue.events.count,
+            "effects": queue.effects.count,
+            "events_scheduled": queue.events.scheduled_job_registry.count,
+            "effects_scheduled": queue.effects.scheduled_job_registry.count,
+        }
+
+    # Every event may be processed while a job that failed during the fault still waits for RQ's
+    # retry (seen once in ~5 runs of the store outage: one scheduled event job); that retry finds
+    # nothing left to do. Stuck means it never drains.
+    deadline = time.monotonic() + SETTLE_SECONDS
+    while any(waiting().values()) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    left = waiting()
+    assert left == dict.fromkeys(left, 0), left
 
 
 def console_cards(runtime: Runtime) -> Counter[tuple[str, str]]:
