@@ -99,5 +99,14 @@ class Database:
         with self._writer.held(), self._sessions.begin() as session:
             yield session
 
+    @contextmanager
+    def writer_turn(self, timeout: float) -> Iterator[None]:
+        """Vigie's own writers' turn on SQLite (see writer_lock); nothing on PostgreSQL."""
+        if self._writer is None:
+            yield
+            return
+        with self._writer.held(timeout):
+            yield
+
     def dispose(self) -> None:
         self.engine.dispose()

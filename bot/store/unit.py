@@ -64,7 +64,9 @@ class Store:
         from sqlalchemy import text
 
         try:
-            with self.db.engine.connect() as connection:
+            # On SQLite, queue with Vigie's own writers first (they take turns without sleeping):
+            # what is left to wait for is a writer outside Vigie, the lock the probe is about.
+            with self.db.writer_turn(PING_LOCK_WAIT_MS / 1000), self.db.engine.connect() as connection:
                 if connection.dialect.name != "sqlite":
                     connection.execute(text("SELECT 1"))
                     return None

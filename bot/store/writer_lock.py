@@ -37,10 +37,15 @@ class WriterLock:
         self._pid = os.getpid()
 
     @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._thread_lock:
+    def held(self, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock; `timeout` (seconds, default TIMEOUT_SECONDS) bounds the wait for it, for
+        other threads of this process as for other processes."""
+        wait = TIMEOUT_SECONDS if timeout is None else timeout
+        if not self._thread_lock.acquire(timeout=wait):
+            raise WriterLockTimeout(f"store writer lock {self.path} held by a thread for over {wait:g}s")
+        try:
             if self._depth == 0:
-                self._acquire()
+                self._acquire(wait)
             self._depth += 1
             try:
                 yield
@@ -48,6 +53,8 @@ class WriterLock:
                 self._depth -= 1
                 if self._depth == 0:
                     self._release()
+        finally:
+            self._thread_lock.release()
 
     def _file(self) -> int | None:
         if self._fd is None or self._pid != os.getpid():  # a forked child opens its own
@@ -58,11 +65,11 @@ class WriterLock:
             self._pid = os.getpid()
         return self._fd
 
-    def _acquire(self) -> None:
+    def _acquire(self, timeout: float) -> None:
         fd = self._file()
         if fd is None:
             return
-        deadline = time.monotonic() + TIMEOUT_SECONDS
+        deadline = time.monotonic() + timeout
         pause = FIRST_POLL_SECONDS
         while True:
             try:
@@ -70,7 +77,7 @@ class WriterLock:
                 return
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    message = f"store writer lock {self.path} held for over {TIMEOUT_SECONDS:.0f}s"
+                    message = f"store writer lock {self.path} held for over {timeout:g}s"
                     raise WriterLockTimeout(message) from None
                 time.sleep(pause)
                 pause = min(pause * 2, MAX_POLL_SECONDS)
