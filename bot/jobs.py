@@ -86,17 +86,13 @@ def _requeue(rt: Runtime, event_id: str, delay: float) -> None:
     """The event's next attempt as a job of its own, now or after `delay` seconds. Store first: an
     enqueue that fails leaves the event queued with a job Redis does not know, which the sweeper
     re-enqueues."""
-    with rt.store.unit() as unit:
-        row = unit.events.get(event_id)
-        if row is None or row.status == "processed":
-            return
-        attempt = row.attempts + 1
-        job_id = JobQueue.event_job_id(event_id, attempt)
-        unit.events.mark_requeued(event_id, attempt, job_id)
+    split = _mark_requeued(rt, [event_id])
+    if not split:
+        return  # processed meanwhile, or gone
     if delay > 0:
-        rt.queue.retry_event_later(event_id, attempt, delay)
+        rt.queue.retry_event_later(event_id, split[0][1], delay)
     else:
-        rt.queue.enqueue_events([(event_id, attempt)])
+        rt.queue.enqueue_events(split)
 
 
 def apply_effects_job(keys: list[str]) -> str:
