@@ -11,7 +11,8 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.events import Action, Effect, utcnow
+from bot.events import Action, Effect, Event, utcnow
+from bot.moderation.casebook import Enriched, enrich_moderation, moderation_target
 from bot.ports import (
     Card,
     CustomerChannel,
@@ -20,6 +21,7 @@ from bot.ports import (
     RetryLater,
     StoreBackedChat,
     StoreBackedCustomer,
+    StoredPost,
 )
 from bot.queue import worker_name
 from bot.runtime import Runtime
@@ -42,19 +44,26 @@ class EffectsDeferred(Exception):
 
 
 class AppliedLater:
-    """Posts that the pipeline records together, at the end of a wave, in one transaction with
+    """Effects that the pipeline records together, at the end of a wave, in one transaction with
     marking the wave processed, instead of one transaction each:
-    * to the console (its channels live in the store): posted in that very transaction, so the post
-      and its `applied` record commit together or not at all;
-    * to a platform that deduplicates by key (Discord's nonce): posted now, recorded then. A crash
-      in between leaves the claims held; the run that takes them over posts again and the platform
-      hands back the first message instead of posting twice."""
+    * posts to the console and updates of its cards (its channels live in the store), and
+      sanctions of members whose way back is the console outbox (the moderation case, its
+      escalations and the notice): done in that very transaction, so each and its `applied`
+      record commit together or not at all;
+    * posts to a platform that deduplicates by key (Discord's nonce): posted now, recorded then. A
+      crash in between leaves the claims held; the run that takes them over posts again and the
+      platform hands back the first message instead of posting twice.
+    `events` are the wave's own events (a rulebook sanction names its event only by id)."""
 
     KINDS = frozenset({"post_card", "post_note", "page", "update_card"})
 
-    def __init__(self) -> None:
+    def __init__(self, worker: str = "", events: Mapping[str, Event] | None = None) -> None:
+        self.worker = worker
+        self.events = dict(events or {})
         self.items: list[tuple[Effect, dict[str, Any]]] = []
         self.console_posts: list[Effect] = []
+        self.console_updates: list[Effect] = []
+        self.store_moderations: list[Effect] = []
 
     def accepts(self, runtime: Runtime, effect: Effect, result: Mapping[str, Any]) -> bool:
         if effect.kind == "moderate":
@@ -62,33 +71,92 @@ class AppliedLater:
         chat = runtime.team_chats.get(str(effect.params.get("platform")))
         return effect.kind in self.KINDS and bool(getattr(chat, "deduplicates", False))
 
-    def posts_in_store(self, runtime: Runtime, effect: Effect) -> bool:
+    def done_in_store(self, runtime: Runtime, effect: Effect) -> bool:
+        """Whether the effect is the store's own to do, in the recording transaction (and then it
+        is queued for it)."""
+        if effect.kind == "moderate":
+            target = moderation_target(effect.params) or self.events.get(effect.subject)
+            if target is None or not isinstance(
+                customer_channel(runtime, target.source), StoreBackedCustomer
+            ):
+                return False
+            self.store_moderations.append(effect)
+            return True
         chat = runtime.team_chats.get(str(effect.params.get("platform")))
-        return effect.kind in ("post_card", "post_note", "page") and isinstance(chat, StoreBackedChat)
+        if effect.kind in ("post_card", "post_note", "page") and isinstance(chat, StoreBackedChat):
+            self.console_posts.append(effect)
+            return True
+        if effect.kind == "update_card" and isinstance(chat, StoreBackedChat):
+            self.console_updates.append(effect)
+            return True
+        return False
 
     def record(self, runtime: Runtime) -> None:
-        if self.items or self.console_posts:
+        if self.items or self.console_posts or self.console_updates or self.store_moderations:
             with runtime.store.unit() as unit:
                 self.record_in(runtime, unit)
 
     def record_in(self, runtime: Runtime, unit: Any) -> None:
+        self._moderate_in(runtime, unit)
+        by_chat: dict[str, list[Effect]] = {}
         for effect in self.console_posts:
+            by_chat.setdefault(str(effect.params["platform"]), []).append(effect)
+        for platform, effects in by_chat.items():
+            chat = runtime.team_chats[platform]
+            assert isinstance(chat, StoreBackedChat)
+            refs = chat.post_many_in(unit, [_stored_post(effect) for effect in effects])
+            self.items.extend(
+                (effect, ref.model_dump(mode="json")) for effect, ref in zip(effects, refs, strict=True)
+            )
+        self.console_posts = []
+        for effect in self.console_updates:
             chat = runtime.team_chats[str(effect.params["platform"])]
             assert isinstance(chat, StoreBackedChat)
-            params = effect.params
-            ref = chat.post_in(
-                unit,
-                str(params["channel"]),
-                Card.model_validate(params["card"]),
-                thread=MessageRef.model_validate(params["thread"]) if params.get("thread") else None,
-                idempotency_key=effect.key,
-            )
-            self.items.append((effect, ref.model_dump(mode="json")))
-        self.console_posts = []
+            ref = MessageRef.model_validate(effect.params["ref"])
+            chat.update_in(unit, ref, Card.model_validate(effect.params["card"]))
+            self.items.append((effect, {"updated": ref.message_id}))
+        self.console_updates = []
         unit.effects.applied_many([(effect.key, result) for effect, result in self.items])
+        unit.effects.remember_posts(
+            [row for effect, result in self.items if (row := _posted(effect, result))]
+        )
         for effect, result in self.items:
-            _after_success(runtime, unit, effect, result)
+            _after_success(runtime, unit, effect, result, posts_remembered=True)
         self.items = []
+
+    def _moderate_in(self, runtime: Runtime, unit: Any) -> None:
+        """The queued sanctions, each with its moderation case and outbox notice; the escalations
+        their points trigger are claimed and done the same way, in this same transaction."""
+        pending = list(self.store_moderations)
+        self.store_moderations = []
+        while pending:
+            effect = pending.pop(0)
+            event = moderation_target(effect.params) or self.events.get(effect.subject)
+            if event is None:
+                event = unit.events.get_event(effect.subject)
+            if event is None:
+                unit.effects.release(effect.key, f"event {effect.subject} is gone", final=True)
+                continue
+            channel = customer_channel(runtime, event.source)
+            assert isinstance(channel, StoreBackedCustomer)
+            enriched = _open_moderation(runtime, unit, effect, event, channel)
+            self.items.append((effect, _moderation_result(enriched, in_store=True)))
+            escalations = list(enriched.escalations)
+            if not escalations:
+                continue
+            claims = unit.effects.claim(escalations, self.worker, alive=runtime.queue.worker_alive)
+            busy = [e.key for e in escalations if claims.get(e.key) == "busy"]
+            if busy:
+                # A run that died holds them until its lease ends: this whole recording rolls back
+                # and the wave's events are tried again later, as a platform's "wait" would have it.
+                raise EffectsDeferred(BUSY_RETRY_SECONDS, busy)
+            pending.extend(e for e in escalations if claims.get(e.key) == "run")
+
+
+def _stored_post(effect: Effect) -> StoredPost:
+    params = effect.params
+    thread = MessageRef.model_validate(params["thread"]) if params.get("thread") else None
+    return StoredPost(str(params["channel"]), Card.model_validate(params["card"]), thread, effect.key)
 
 
 def apply_effects(
@@ -123,17 +191,16 @@ def apply_effects(
         if claim != "run":
             outcomes[effect.key] = claim
             continue
-        if later is not None and later.posts_in_store(runtime, effect):
-            later.console_posts.append(effect)
+        if later is not None and later.done_in_store(runtime, effect):
             outcomes[effect.key] = "applied"
             continue
         try:
             result = execute(runtime, effect)
-        except RetryLater as later:
+        except RetryLater as asked:  # not `later`: that name is the parameter, needed after this
             with runtime.store.unit() as unit:
-                unit.effects.release(effect.key, str(later))
+                unit.effects.release(effect.key, str(asked))
             deferred.append(effect.key)
-            wait = max(wait, later.seconds)
+            wait = max(wait, asked.seconds)
             outcomes[effect.key] = "deferred"
             continue
         except PermanentFailure as failure:
@@ -206,37 +273,44 @@ def moderate(runtime: Runtime, effect: Effect) -> dict[str, Any]:
     """A sanction: the numbered moderation case is opened (once per effect key) before the platform
     acts, so the mod-log and the member's warning show its number and points; escalations its points
     trigger are applied right after, each once."""
-    from bot.moderation.casebook import enrich_moderation, moderation_target
-
-    params = effect.params
     with runtime.store.unit() as unit:
-        event = moderation_target(params) or unit.events.get_event(effect.subject)
+        event = moderation_target(effect.params) or unit.events.get_event(effect.subject)
         if event is None:
             raise PermanentFailure(f"event {effect.subject} is gone")
-        enriched = enrich_moderation(
-            unit,
-            event,
-            Action.model_validate(params["action"]),
-            utcnow(),
-            key=effect.key,
-            reason=str(params.get("reason", "")),
-            config=runtime.workspace.moderation,
-            lang=runtime.workspace.language,
-        )
-        unit.effects.record(list(enriched.escalations))
         channel = customer_channel(runtime, event.source)
-        in_store = isinstance(channel, StoreBackedCustomer)
-        if isinstance(channel, StoreBackedCustomer):
-            # The console outbox: the sanction is written with its moderation case, in one transaction.
-            channel.moderate_in(
-                unit, event, enriched.action, reason=str(params.get("reason", "")), idempotency_key=effect.key
-            )
+        enriched = _open_moderation(runtime, unit, effect, event, channel)
+    in_store = isinstance(channel, StoreBackedCustomer)
     if not in_store:
-        channel.moderate(
-            event, enriched.action, reason=str(params.get("reason", "")), idempotency_key=effect.key
-        )
+        reason = str(effect.params.get("reason", ""))
+        channel.moderate(event, enriched.action, reason=reason, idempotency_key=effect.key)
     if enriched.escalations:
         apply_effects(runtime, list(enriched.escalations), worker_name())
+    return _moderation_result(enriched, in_store=in_store)
+
+
+def _open_moderation(
+    runtime: Runtime, unit: Any, effect: Effect, event: Event, channel: CustomerChannel
+) -> Enriched:
+    """The sanction's moderation case (and the escalations it triggers, recorded); a member whose
+    way back is the console outbox gets the notice in this same transaction."""
+    reason = str(effect.params.get("reason", ""))
+    enriched = enrich_moderation(
+        unit,
+        event,
+        Action.model_validate(effect.params["action"]),
+        utcnow(),
+        key=effect.key,
+        reason=reason,
+        config=runtime.workspace.moderation,
+        lang=runtime.workspace.language,
+    )
+    unit.effects.record(list(enriched.escalations))
+    if isinstance(channel, StoreBackedCustomer):
+        channel.moderate_in(unit, event, enriched.action, reason=reason, idempotency_key=effect.key)
+    return enriched
+
+
+def _moderation_result(enriched: Enriched, *, in_store: bool) -> dict[str, Any]:
     result: dict[str, Any] = {"action": enriched.action.type, "case": enriched.case}
     if in_store:
         result[REPLAY_SAFE] = True
@@ -254,19 +328,31 @@ def customer_channel(runtime: Runtime, source: str) -> CustomerChannel:
     return runtime.customers["console"]
 
 
-def _after_success(runtime: Runtime, unit: Any, effect: Effect, result: dict[str, Any]) -> None:
+def _posted(effect: Effect, result: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The `posted_messages` row of a post (cards find their threads and cases by it), else None."""
+    if effect.kind not in ("post_card", "post_note", "page"):
+        return None
     params = effect.params
-    if effect.kind in ("post_card", "post_note", "page"):
-        case_id = params.get("case_id")
-        unit.effects.remember_post(
-            platform=str(params["platform"]),
-            channel=str(params["channel"]),
-            message_id=str(result["message_id"]),
-            thread_id=result.get("thread_id"),
-            subject=effect.subject,
-            role="card" if effect.kind == "post_card" else str(params.get("role", "note")),
-            case_id=int(case_id) if isinstance(case_id, int | str) and str(case_id).isdigit() else None,
-        )
+    case_id = params.get("case_id")
+    return {
+        "platform": str(params["platform"]),
+        "channel": str(params["channel"]),
+        "message_id": str(result["message_id"]),
+        "thread_id": result.get("thread_id"),
+        "subject": effect.subject,
+        "role": "card" if effect.kind == "post_card" else str(params.get("role", "note")),
+        "case_id": int(case_id) if isinstance(case_id, int | str) and str(case_id).isdigit() else None,
+    }
+
+
+def _after_success(
+    runtime: Runtime, unit: Any, effect: Effect, result: dict[str, Any], *, posts_remembered: bool = False
+) -> None:
+    """What an applied effect changes in the store besides its record (`posts_remembered`: the
+    caller stored the posts' rows already, all at once)."""
+    row = None if posts_remembered else _posted(effect, result)
+    if row is not None:
+        unit.effects.remember_posts([row])
     elif effect.kind == "deliver_reply":
         from bot.casework.wiring import on_reply_delivered
 

@@ -380,7 +380,7 @@ def observe_events(runtime: Runtime, items: Sequence[tuple[Event, Verdict]]) -> 
     live: dict[str, bool] = {}
     ask = {home for home, item in zip(homes, facts, strict=True) if _related(item)}
     if ask:
-        with runtime.store.unit() as unit:
+        with runtime.store.unit(read_only=True) as unit:
             found = {row.scope for row in IncidentRepo(unit).live(ask)}
         live = {home: home in found for home in ask}
 

@@ -22,6 +22,7 @@ from bot.moderation.casebook import active_points, record_automod
 from bot.moderation.policy import scope_of
 from bot.ports import MessageRef
 from bot.runtime import Runtime
+from bot.store.cases import CaseRepo
 from bot.store.effects import ClaimOutcome
 from bot.store.models import EventRow
 from bot.store.unit import Unit
@@ -151,17 +152,24 @@ def _process_wave(runtime: Runtime, event_ids: list[str], worker: str, done: Bat
         # processed some of these meanwhile (then its stored verdict wins over ours).
         rows = unit.events.get_many(event_ids)
         stored = unit.events.verdicts(event_ids)
+        first_verdicts = {
+            event_id: fresh_verdicts.get(event_id) or evaluate(runtime, Event.model_validate(row.payload))
+            for event_id, row in rows.items()
+            if event_id not in stored
+        }
+        unit.events.save_verdicts(list(first_verdicts.values()))  # the wave's, in one statement
+        # Routing looks up each new event's conversation case: one query for the wave (a wave has
+        # one event per conversation at most, so what is read cannot change before its turn).
+        CaseRepo(unit).prefetch_conversations(rows[event_id].conversation_key for event_id in first_verdicts)
         for event_id in event_ids:
             row = rows.get(event_id)
             if row is None:
                 done.outcomes[event_id] = "missing"
                 continue
-            verdict = stored.get(event_id)
-            if verdict is not None:
-                planned.append(_plan_event(runtime, unit, row, verdict, new=False))
-                continue
-            first = fresh_verdicts.get(event_id) or evaluate(runtime, Event.model_validate(row.payload))
-            planned.append(_plan_event(runtime, unit, row, first, new=True))
+            if event_id in first_verdicts:
+                planned.append(_plan_event(runtime, unit, row, first_verdicts[event_id], new=True))
+            else:
+                planned.append(_plan_event(runtime, unit, row, stored[event_id], new=False))
         effects = [effect for item in planned for effect in item.effects]
         # Recorded and claimed in this same transaction: one write (and, on SQLite, one wait for
         # the write lock) for the whole wave.
@@ -169,7 +177,7 @@ def _process_wave(runtime: Runtime, event_ids: list[str], worker: str, done: Bat
             unit.effects.claim(effects, worker, alive=runtime.queue.worker_alive) if effects else {}
         )
     finished: list[_Planned] = []
-    later = AppliedLater()
+    later = AppliedLater(worker, events={item.event.id: item.event for item in planned})
     try:
         for item in planned:
             try:
@@ -198,12 +206,12 @@ def _process_wave(runtime: Runtime, event_ids: list[str], worker: str, done: Bat
 
 
 def _plan_event(runtime: Runtime, unit: Unit, row: EventRow, verdict: Verdict, *, new: bool) -> _Planned:
-    """Route (when the verdict is `new`, i.e. the event's first run) and plan one event's effects."""
+    """Route (when the verdict is `new`, i.e. the event's first run, its verdict just saved) and plan
+    one event's effects."""
     already = row.status == "processed"
     event = Event.model_validate(row.payload)
     case_effects: list[Effect] = []
     if new:
-        unit.events.save_verdict(verdict)
         case = route(runtime, unit, event, verdict, case_effects)
     else:
         case = _case_view(runtime, unit, row.case_id)

@@ -7,7 +7,8 @@ renders platform-neutral `Card`s and issues `StaffCommand`s; adapters translate 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, Protocol, runtime_checkable
 
 from pydantic import Field
@@ -75,10 +76,20 @@ class TeamChat(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class StoredPost:
+    """One card for a team chat whose channels live in the store; `key` makes the post idempotent."""
+
+    channel: str
+    card: Card
+    thread: MessageRef | None = None
+    key: str | None = None
+
+
 @runtime_checkable
 class StoreBackedChat(Protocol):
-    """A team chat whose channels live in Vigie's own store (the console): it can post inside the
-    caller's transaction."""
+    """A team chat whose channels live in Vigie's own store (the console): it can post (one card or
+    a wave's cards at once) and update cards inside the caller's transaction."""
 
     def post_in(
         self,
@@ -89,6 +100,10 @@ class StoreBackedChat(Protocol):
         thread: MessageRef | None = None,
         idempotency_key: str | None = None,
     ) -> MessageRef: ...
+
+    def post_many_in(self, unit: Any, posts: Sequence[StoredPost]) -> list[MessageRef]: ...
+
+    def update_in(self, unit: Any, ref: MessageRef, card: Card) -> None: ...
 
 
 @runtime_checkable

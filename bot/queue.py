@@ -12,7 +12,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -122,34 +122,46 @@ class JobQueue:
 
     def enqueue_events(self, items: Sequence[tuple[str, int]]) -> dict[str, str]:
         """Enqueue processing for (event_id, attempt) pairs in one round trip; returns event id → the
-        id of the job that carries it. First attempts travel together, EVENT_BATCH_MAX to a job, so a
-        worker pays the per-job and per-transaction costs once per batch; a retry travels alone,
-        so one failing event cannot hold back others twice."""
-        carried: dict[str, str] = {}
-        datas = []
+        id of the job that carries it (see `event_jobs`)."""
+        jobs = self.event_jobs(items)
+        self.enqueue_event_jobs(jobs)
+        return {event_id: job_id for job_id, (event_ids, _) in jobs.items() for event_id in event_ids}
+
+    @classmethod
+    def event_jobs(cls, items: Sequence[tuple[str, int]]) -> dict[str, tuple[list[str], int]]:
+        """The jobs that will carry (event_id, attempt) pairs: job id → (event ids, attempt). First
+        attempts travel together, EVENT_BATCH_MAX to a job, so a worker pays the per-job and
+        per-transaction costs once per batch; a retry travels alone, so one failing event cannot
+        hold back others twice. Known before enqueuing: the store can name each event's job in the
+        transaction that stores it."""
         fresh = [event_id for event_id, attempt in items if attempt == 0]
         groups: list[tuple[list[str], int]] = [
             (fresh[start : start + EVENT_BATCH_MAX], 0) for start in range(0, len(fresh), EVENT_BATCH_MAX)
         ]
         groups += [([event_id], attempt) for event_id, attempt in items if attempt != 0]
+        jobs: dict[str, tuple[list[str], int]] = {}
         for event_ids, attempt in groups:
             single = len(event_ids) == 1
-            job_id = self.event_job_id(event_ids[0], attempt) if single else self.batch_job_id(event_ids)
-            datas.append(
-                Queue.prepare_data(
-                    "bot.jobs.process_events",
-                    args=(event_ids,),
-                    job_id=job_id,
-                    timeout=JOB_TIMEOUT,
-                    result_ttl=RESULT_TTL,
-                    failure_ttl=FAILURE_TTL,
-                    retry=RETRY,
-                )
+            job_id = cls.event_job_id(event_ids[0], attempt) if single else cls.batch_job_id(event_ids)
+            jobs[job_id] = (event_ids, attempt)
+        return jobs
+
+    def enqueue_event_jobs(self, jobs: Mapping[str, tuple[list[str], int]]) -> None:
+        """Enqueue jobs planned by `event_jobs`, in one round trip."""
+        datas = [
+            Queue.prepare_data(
+                "bot.jobs.process_events",
+                args=(event_ids,),
+                job_id=job_id,
+                timeout=JOB_TIMEOUT,
+                result_ttl=RESULT_TTL,
+                failure_ttl=FAILURE_TTL,
+                retry=RETRY,
             )
-            carried.update((event_id, job_id) for event_id in event_ids)
+            for job_id, (event_ids, _) in jobs.items()
+        ]
         if datas:
             self.events.enqueue_many(datas)
-        return carried
 
     def enqueue_effects(self, keys: Sequence[str], delay: float = 0.0, attempt: int = 0) -> None:
         """Apply already-recorded effects. The id hashes the keys so duplicates collapse."""

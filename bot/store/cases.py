@@ -13,6 +13,8 @@ from bot.store.models import CaseRow, DraftRow, EventRow, PostedMessage
 from bot.store.unit import Unit
 
 UNRESOLVED = ("open", "pending", "snoozed")
+# session.info key: conversation key → its latest case, read ahead for a wave (prefetch_conversations)
+_LATEST_CASES = "vigie.latest_cases"
 
 
 class CaseRepo:
@@ -22,6 +24,9 @@ class CaseRepo:
     def add(self, case: CaseRow) -> CaseRow:
         self.session.add(case)
         self.session.flush()
+        known = self.session.info.get(_LATEST_CASES)
+        if known is not None:
+            known[case.conversation_key] = case  # the newest case of its conversation now
         return case
 
     def get(self, case_id: int, *, lock: bool = False) -> CaseRow | None:
@@ -31,7 +36,27 @@ class CaseRepo:
             query = query.with_for_update()
         return self.session.scalars(query).first()
 
+    def prefetch_conversations(self, conversation_keys: Iterable[str]) -> None:
+        """Read the latest case of several conversations in one query (a wave's), for
+        `latest_for_conversation` to answer from for the rest of this transaction."""
+        known: dict[str, CaseRow | None] = self.session.info.setdefault(_LATEST_CASES, {})
+        missing = list(dict.fromkeys(key for key in conversation_keys if key not in known))
+        if not missing:
+            return
+        query = (
+            select(CaseRow)
+            .where(CaseRow.conversation_key.in_(missing))
+            .order_by(CaseRow.opened_at.desc(), CaseRow.id.desc())
+        )
+        for case in self.session.scalars(query):
+            known.setdefault(case.conversation_key, case)
+        for key in missing:
+            known.setdefault(key, None)
+
     def latest_for_conversation(self, conversation_key: str) -> CaseRow | None:
+        known: dict[str, CaseRow | None] | None = self.session.info.get(_LATEST_CASES)
+        if known is not None and conversation_key in known:
+            return known[conversation_key]
         query = (
             select(CaseRow)
             .where(CaseRow.conversation_key == conversation_key)
@@ -92,18 +117,14 @@ class CaseRepo:
         return counts
 
     def last_assigned(self, assignees: Iterable[str]) -> dict[str, datetime]:
-        names = list(assignees)
-        if not names:
-            return {}
-        query = (
-            select(CaseRow.assignee, func.max(CaseRow.assigned_at))
-            .where(CaseRow.assignee.in_(names), CaseRow.assigned_at.is_not(None))
-            .group_by(CaseRow.assignee)
-        )
+        """When each agent was last given a case. One query per agent: a MAX over one agent's rows is
+        a single probe of the (assignee, assigned_at) index, where grouping several would scan."""
         out: dict[str, datetime] = {}
-        for assignee, at in self.session.execute(query):
+        for name in dict.fromkeys(assignees):
+            query = select(func.max(CaseRow.assigned_at)).where(CaseRow.assignee == name)
+            at = self.session.execute(query).scalar()
             if at is not None:
-                out[str(assignee)] = _aware(at)
+                out[name] = _aware(at)
         return out
 
 

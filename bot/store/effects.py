@@ -4,7 +4,7 @@ over once its lease has passed."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
@@ -131,31 +131,14 @@ class EffectRepo:
         )
         return [_effect_of(row) for row in self.session.scalars(query)]
 
-    def remember_post(
-        self,
-        *,
-        platform: str,
-        channel: str,
-        message_id: str,
-        thread_id: str | None,
-        subject: str,
-        role: str,
-        case_id: int | None,
-        now: datetime | None = None,
-    ) -> None:
+    def remember_posts(self, rows: Sequence[Mapping[str, Any]], now: datetime | None = None) -> None:
+        """Posted messages (platform, channel, message_id, thread_id, subject, role, case_id), in one
+        statement; a message remembered before is kept as it was."""
+        if not rows:
+            return
+        at = now or utcnow()
         self._insert_ignore(
-            [
-                {
-                    "platform": platform,
-                    "channel": channel,
-                    "message_id": message_id,
-                    "thread_id": thread_id,
-                    "subject": subject,
-                    "role": role,
-                    "case_id": case_id,
-                    "posted_at": now or utcnow(),
-                }
-            ],
+            [{**row, "posted_at": row.get("posted_at", at)} for row in rows],
             table=PostedMessage,
             conflict=["platform", "channel", "message_id"],
         )

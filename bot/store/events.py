@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,13 +46,13 @@ class EventRepo:
             )
         dialect = self.session.get_bind().dialect.name
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        # Rows as parameters, one multi-row INSERT all the same (see console post_many_in).
         statement = (
             insert(EventRow)
-            .values(list(rows.values()))
             .on_conflict_do_nothing(index_elements=["source", "external_id"])
             .returning(EventRow.id)
         )
-        return {row[0] for row in self.session.execute(statement)}
+        return {row[0] for row in self.session.execute(statement, list(rows.values()))}
 
     def get(self, event_id: str) -> EventRow | None:
         return self.session.get(EventRow, event_id)
@@ -79,6 +79,15 @@ class EventRepo:
                 update(EventRow)
                 .where(EventRow.id.in_(event_ids), EventRow.status == "received")
                 .values(status="queued", enqueued_at=at, job_id=job_id)
+            )
+
+    def mark_unqueued(self, event_ids: Sequence[str]) -> None:
+        """Queued events whose job could not be enqueued: received again, for the sweeper."""
+        if event_ids:
+            self.session.execute(
+                update(EventRow)
+                .where(EventRow.id.in_(list(event_ids)), EventRow.status == "queued")
+                .values(status="received", enqueued_at=None, job_id=None)
             )
 
     def mark_requeued(self, event_id: str, attempt: int, job_id: str, now: datetime | None = None) -> None:
@@ -130,19 +139,36 @@ class EventRepo:
         return {status: count for status, count in self.session.execute(query)}
 
     def save_verdict(self, verdict: Verdict, now: datetime | None = None) -> None:
-        row = VerdictRow(
-            event_id=verdict.event_id,
-            labels=list(verdict.labels),
-            rules=list(verdict.rules),
-            verdict=verdict.model_dump(mode="json"),
-            lang=verdict.lang,
-            sentiment=verdict.sentiment,
-            crisis_score=verdict.crisis_score,
-            route_team=verdict.route.team if verdict.route else None,
-            rulebook_version=verdict.rulebook_version,
-            evaluated_at=now or utcnow(),
+        self.save_verdicts([verdict], now)
+
+    def save_verdicts(self, verdicts: Sequence[Verdict], now: datetime | None = None) -> None:
+        """Store verdicts, replacing any earlier one of the same event: one statement for a wave (an
+        ORM merge would SELECT and INSERT each)."""
+        if not verdicts:
+            return
+        at = now or utcnow()
+        rows = [
+            {
+                "event_id": verdict.event_id,
+                "labels": list(verdict.labels),
+                "rules": list(verdict.rules),
+                "verdict": verdict.model_dump(mode="json"),
+                "lang": verdict.lang,
+                "sentiment": verdict.sentiment,
+                "crisis_score": verdict.crisis_score,
+                "route_team": verdict.route.team if verdict.route else None,
+                "rulebook_version": verdict.rulebook_version,
+                "evaluated_at": at,
+            }
+            for verdict in verdicts
+        ]
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(cast(Table, VerdictRow.__table__))
+        replaced = {name: statement.excluded[name] for name in rows[0] if name != "event_id"}
+        # Core, executemany: the rows are not needed as ORM objects in this transaction.
+        self.session.execute(
+            statement.on_conflict_do_update(index_elements=["event_id"], set_=replaced), rows
         )
-        self.session.merge(row)
 
     def verdict(self, event_id: str) -> Verdict | None:
         row = self.session.get(VerdictRow, event_id)

@@ -105,6 +105,9 @@ class CaseRow(Base):
     __table_args__ = (
         Index("ix_cases_status_team", "status", "team"),
         Index("ix_cases_conversation", "conversation_key", "status"),
+        # Round-robin assignment: open cases per agent, last assignment per agent (migration 0003).
+        Index("ix_cases_assignee_status", "assignee", "status"),
+        Index("ix_cases_assignee_assigned", "assignee", "assigned_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -112,7 +115,7 @@ class CaseRow(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open, pending, snoozed, resolved
     priority: Mapped[str] = mapped_column(String(8), default="normal")
     labels: Mapped[list[Any]]
-    assignee: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    assignee: Mapped[str | None] = mapped_column(String(64), default=None)
     source: Mapped[str] = mapped_column(String(64))
     author_id: Mapped[str] = mapped_column(String(200), index=True)
     conversation_key: Mapped[str] = mapped_column(String(400))

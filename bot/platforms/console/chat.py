@@ -4,12 +4,14 @@ is the in-process double the tests read back from."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bot.events import Action, Event, utcnow
-from bot.ports import Card, MessageRef
+from bot.ports import Card, MessageRef, StoredPost
 from bot.store.models import ConsoleMessage
 from bot.store.unit import Store, Unit
 
@@ -45,39 +47,68 @@ class ConsoleTeamChat:
     ) -> MessageRef:
         """`post` inside the caller's store transaction: the console's channels live in the store, so
         the applier can post a wave's cards and record them applied in one transaction."""
-        thread_id = (thread.thread_id or thread.message_id) if thread else None
-        row = {
-            "channel": channel,
-            "thread_id": thread_id,
-            "key": idempotency_key,
-            "card": card.model_dump(mode="json"),
-            "posted_at": utcnow(),
-        }
-        # One statement: the unique key decides whether this post is new (no key, no dedupe).
+        return self.post_many_in(unit, [StoredPost(channel, card, thread, idempotency_key)])[0]
+
+    def post_many_in(self, unit: Unit, posts: Sequence[StoredPost]) -> list[MessageRef]:
+        """Several posts in the caller's transaction, in one INSERT: the unique key decides which
+        are new (a post without a key is always new); a key posted before gives back that message."""
+        if not posts:
+            return []
+        now = utcnow()
+        rows = [
+            {
+                "channel": post.channel,
+                "thread_id": (post.thread.thread_id or post.thread.message_id) if post.thread else None,
+                "key": post.key,
+                "card": post.card.model_dump(mode="json"),
+                "posted_at": now,
+            }
+            for post in posts
+        ]
         insert = pg_insert if unit.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        # Rows as parameters (SQLAlchemy sends them as one multi-row INSERT): the statement is the
+        # same every time, compiled once, where `.values(rows)` is rebuilt value by value per call.
         statement = (
-            insert(ConsoleMessage).on_conflict_do_nothing(index_elements=["key"]).returning(ConsoleMessage.id)
-        )
-        posted = unit.session.execute(statement, row).scalar()
-        if posted is not None:
-            return MessageRef(
-                platform=self.name, channel=channel, message_id=str(posted), thread_id=thread_id
+            insert(ConsoleMessage)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(
+                ConsoleMessage.id, ConsoleMessage.key, ConsoleMessage.channel, ConsoleMessage.thread_id
             )
-        found = select(ConsoleMessage).where(ConsoleMessage.key == idempotency_key)
-        existing = unit.session.scalars(found).one()
-        return MessageRef(
-            platform=self.name,
-            channel=existing.channel,
-            message_id=str(existing.id),
-            thread_id=existing.thread_id,
         )
+        # Keyed posts are matched back by key; keyless ones (always inserted) by their order among
+        # themselves: their ids grow in the order of the VALUES rows.
+        found: dict[str, MessageRef] = {}
+        keyless: list[MessageRef] = []
+        returned = list(unit.session.execute(statement, rows))
+        returned.sort(key=lambda item: item[0])
+        for message_id, key, channel, thread_id in returned:
+            ref = MessageRef(
+                platform=self.name, channel=channel, message_id=str(message_id), thread_id=thread_id
+            )
+            if key is None:
+                keyless.append(ref)
+            else:
+                found[key] = ref
+        earlier = [post.key for post in posts if post.key is not None and post.key not in found]
+        if earlier:
+            query = select(ConsoleMessage).where(ConsoleMessage.key.in_(earlier))
+            for row in unit.session.scalars(query):
+                found[str(row.key)] = MessageRef(
+                    platform=self.name, channel=row.channel, message_id=str(row.id), thread_id=row.thread_id
+                )
+        fresh = iter(keyless)
+        return [found[post.key] if post.key is not None else next(fresh) for post in posts]
 
     def update(self, ref: MessageRef, card: Card) -> None:
         with self.store.unit() as unit:
-            row = unit.session.get(ConsoleMessage, int(ref.message_id))
-            if row is not None:
-                row.card = card.model_dump(mode="json")
-                row.updated_at = utcnow()
+            self.update_in(unit, ref, card)
+
+    def update_in(self, unit: Unit, ref: MessageRef, card: Card) -> None:
+        """`update` inside the caller's store transaction."""
+        row = unit.session.get(ConsoleMessage, int(ref.message_id))
+        if row is not None:
+            row.card = card.model_dump(mode="json")
+            row.updated_at = utcnow()
 
 
 class ConsoleCustomerChannel:
