@@ -119,6 +119,7 @@ def enrich_moderation(
             ),
             now,
             config,
+            key_checked=True,
         )
     raised = escalate(unit, row, event, now, config, lang or "en") if created else repo.caused_by(row.id)
     enriched = action.model_copy(update={"params": {**action.params, **case_params(row, None)}})

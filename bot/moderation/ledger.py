@@ -40,8 +40,16 @@ class NewCase:
 
 
 def open_case(
-    unit: Unit, new: NewCase, now: datetime, config: ModerationConfig, *, door: str = "worker"
+    unit: Unit,
+    new: NewCase,
+    now: datetime,
+    config: ModerationConfig,
+    *,
+    door: str = "worker",
+    key_checked: bool = False,
 ) -> tuple[ModCaseRow, bool]:
+    """Number, store and audit a case; (row, created). `key_checked`: the caller found no case of
+    `new.effect_key` in this transaction (see `ModCaseRepo.open`)."""
     row = ModCaseRow(
         scope=new.scope,
         number=0,
@@ -62,7 +70,7 @@ def open_case(
         effect_key=new.effect_key,
         caused_by=new.caused_by,
     )
-    row, created = ModCaseRepo(unit).open(row)
+    row, created = ModCaseRepo(unit).open(row, key_checked=key_checked)
     if created:
         # Ids and states only: the audit log never holds reasons or member ids.
         unit.audit(

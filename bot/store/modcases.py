@@ -39,11 +39,12 @@ class ModCaseRepo:
         )
         return int(self.session.execute(statement).scalar_one())
 
-    def open(self, row: ModCaseRow) -> tuple[ModCaseRow, bool]:
+    def open(self, row: ModCaseRow, *, key_checked: bool = False) -> tuple[ModCaseRow, bool]:
         """Number and insert a case; (row, created). `total_points` is set to the member's active
         points with this case's own. A row with the same `effect_key` wins over the new one, even when
-        another transaction inserted it first and committed meanwhile."""
-        if row.effect_key is not None:
+        another transaction inserted it first and committed meanwhile (`key_checked`: the caller
+        looked it up in this transaction already)."""
+        if row.effect_key is not None and not key_checked:
             existing = self.by_key(row.effect_key)
             if existing is not None:
                 return existing, False
