@@ -75,7 +75,13 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # No server-side prepared statements (psycopg prepares a query after 5 runs): PostgreSQL may
+    # then keep a generic plan made while the tables were small, sequential scans included, for the
+    # connection's life. Measured here (autovacuum off, so no ANALYZE to invalidate it): a 300 ev/s
+    # soak fell from 263 to 77 processed/s within 3 minutes, events and verdicts read by seq scan.
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args={"prepare_threshold": None}
+    )
 
 
 class Database:

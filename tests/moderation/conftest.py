@@ -73,8 +73,6 @@ def command(verb: str, actor: str = MODERATOR, **args: JsonValue) -> StaffComman
     return StaffCommand(door="discord", actor=actor, verb=verb, args=merged)
 
 
-
-
 @pytest.fixture
 def workspace() -> Workspace:
     return make_workspace()
