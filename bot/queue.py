@@ -47,6 +47,7 @@ HEARTBEAT_TTL = 8
 SCHEDULER_GRACE = 10.0
 # RQ maintenance (registry cleanup): every minute instead of ten.
 MAINTENANCE_INTERVAL = 60
+PUBSUB_WAKE_SECONDS = 0.5  # how soon a stopping worker's command listener notices (see VigieWorker)
 # The sweeper lists the events queue to find jobs marked queued that are not in it (lost while Redis
 # restarted); a deeper backlog is being worked anyway, and listing it every sweep would cost more.
 LOST_JOB_CHECK_DEPTH = 10_000
@@ -395,6 +396,18 @@ class VigieWorker(SimpleWorker):
     # RQ's dequeue wait backs off up to 60 s while Redis is unreachable; 5 s keeps a worker from
     # idling long after a Redis restart.
     max_connection_wait_time = 5.0
+
+    def subscribe(self) -> None:
+        """RQ's own, with the command listener waking every PUBSUB_WAKE_SECONDS instead of RQ's 60:
+        redis-py's `PubSubWorkerThread.stop()` joins the thread, so a worker's teardown (the end of
+        a burst, SIGTERM) waited for the listener's read to time out, up to 60 s (measured: one run
+        in six of the Slack end-to-end test took 71 s instead of 11, stuck in that join)."""
+        self.pubsub = self.connection.pubsub()
+        self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
+        # RQ declares the attribute as None-typed, though its own subscribe() stores the thread too.
+        self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
+            sleep_time=PUBSUB_WAKE_SECONDS, daemon=True, exception_handler=self._pubsub_exception_handler
+        )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
