@@ -279,7 +279,9 @@ return 0
             if at is None:
                 retire += [self.TIMER_INDEX + key, "", legacy, 0]
                 continue
-            at = at.astimezone(UTC)
+            # RQ's scheduled registry counts whole seconds and truncates: a timer due at 12.9 s would
+            # run from 12.0 s. Rounded up, a timer never runs before its time (at most 1 s after).
+            at = _whole_second_up(at.astimezone(UTC))
             job_id = self.timer_job_id(key, at, task, args)
             job = self.timers.create_job(
                 "bot.jobs.run_timer",
@@ -464,6 +466,10 @@ class VigieWorker(SimpleWorker):
         finally:
             self._alive.set()
             beat.join(timeout=2)
+
+
+def _whole_second_up(at: datetime) -> datetime:
+    return at if at.microsecond == 0 else at.replace(microsecond=0) + timedelta(seconds=1)
 
 
 def worker_name() -> str:
